@@ -1,0 +1,84 @@
+"""The terminal channel behind ``posbot chat``: one merchant, typing in a terminal or a script.
+
+Buttons print as numbered options; a reply that is one of those numbers taps that button."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from bot.engine.events import InboundEvent
+from bot.runtime import Runtime
+
+CHANNEL = "terminal"
+
+
+class TerminalChat:
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        user_id: str,
+        locale: str | None,
+        write: Callable[[str], None],
+        exports_dir: Path,
+    ) -> None:
+        self.runtime = runtime
+        self.user_id = user_id
+        self.locale = locale
+        self.write = write
+        self.exports_dir = exports_dir
+        self._buttons: list[tuple[str, str]] = []  # (label, value) of the latest reply
+
+    def event_for(self, line: str) -> InboundEvent:
+        key = f"{CHANNEL}:{uuid.uuid4().hex}"
+        text = line.strip()
+        if text.isdigit() and 1 <= int(text) <= len(self._buttons):
+            label, value = self._buttons[int(text) - 1]
+            return InboundEvent(
+                CHANNEL,
+                self.user_id,
+                key,
+                kind="button",
+                text=label,
+                payload={"value": value},
+                locale=self.locale,
+            )
+        return InboundEvent(CHANNEL, self.user_id, key, text=line, locale=self.locale)
+
+    async def send(self, line: str) -> None:
+        await self.runtime.receive(self.event_for(line))
+        self.flush()
+
+    async def poll(self) -> None:
+        """Pick up status changes from the provider and show them."""
+        await self.runtime.poll_statuses()
+        self.flush()
+
+    def open_requests(self) -> int:
+        return sum(
+            1
+            for r in self.runtime.store.open_requests(["completed", "rejected", "cancelled"])
+            if (r.channel, r.user_id) == (CHANNEL, self.user_id)
+        )
+
+    def flush(self) -> None:
+        items = self.runtime.outgoing(CHANNEL, self.user_id)
+        for item in items:
+            payload = item.payload
+            self.write(payload["text"])
+            buttons = [(label, value) for label, value in payload.get("buttons", [])]
+            for number, (label, _value) in enumerate(buttons, 1):
+                self.write(f"  {number}) {label}")
+            for attachment in payload.get("attachments", []):
+                self.write(f"  📎 {self._save(attachment)}")
+            self._buttons = buttons
+        self.runtime.delivered(items)
+
+    def _save(self, attachment: dict[str, str]) -> Path:
+        self.exports_dir.mkdir(parents=True, exist_ok=True)
+        path = self.exports_dir / Path(attachment["name"]).name
+        path.write_bytes(base64.b64decode(attachment["data"]))
+        return path

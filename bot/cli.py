@@ -1,0 +1,137 @@
+"""The ``posbot`` command: chat in a terminal, check flows, migrate and purge the store."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from bot.bootstrap import build, load_engine, make_provider
+from bot.channels.terminal import TerminalChat
+from bot.engine.loader import load_flows
+from bot.errors import FlowErrors
+from bot.settings import Settings
+from bot.validation import mask_phone
+
+app = typer.Typer(
+    help="posbot: deregister (注销) or stop (停机) a POS terminal.", no_args_is_help=True
+)
+flows_app = typer.Typer(help="Flow files.")
+db_app = typer.Typer(help="The database.")
+app.add_typer(flows_app, name="flows")
+app.add_typer(db_app, name="db")
+console = Console(highlight=False, soft_wrap=True)
+
+
+def _say(text: str) -> None:
+    console.print(text, markup=False)
+
+
+async def _chat(settings: Settings, user: str, lang: str | None, wait: float) -> None:
+    def show_sms(phone: str, code: str) -> None:
+        if settings.demo:
+            console.print(f"[dim]\\[sandbox SMS to {mask_phone(phone)}: {code}][/dim]")
+
+    built = build(settings, provider=make_provider(settings, on_sms=show_sms))
+    chat = TerminalChat(
+        built.runtime, user_id=user, locale=lang, write=_say, exports_dir=settings.exports_dir
+    )
+    if sys.stdin.isatty():
+        await _interactive(chat, settings.poll_seconds)
+    else:
+        await _scripted(chat, settings.poll_seconds, wait)
+
+
+async def _interactive(chat: TerminalChat, poll_seconds: float) -> None:
+    async def poll_forever() -> None:
+        while True:
+            await asyncio.sleep(poll_seconds)
+            await chat.poll()
+
+    chat.flush()  # whatever was not delivered before the last exit
+    await chat.send("/start")
+    poller = asyncio.create_task(poll_forever())
+    try:
+        while True:
+            line = await asyncio.to_thread(sys.stdin.readline)
+            if not line:
+                break
+            if line.strip():
+                await chat.send(line)
+    finally:
+        poller.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await poller
+
+
+async def _scripted(chat: TerminalChat, poll_seconds: float, wait: float) -> None:
+    """One merchant message per line; after the last, follow open requests up to ``wait`` s."""
+    chat.flush()
+    for line in sys.stdin:
+        if line.strip():
+            _say(f"> {line.rstrip()}")
+            await chat.send(line)
+    deadline = time.monotonic() + wait
+    await chat.poll()
+    while chat.open_requests() and time.monotonic() < deadline:
+        await asyncio.sleep(min(poll_seconds, 0.2))
+        await chat.poll()
+
+
+@app.command()
+def chat(
+    lang: Annotated[str | None, typer.Option(help="zh or en; zh by default")] = None,
+    user: Annotated[str, typer.Option(help="who you are in the store")] = "local",
+    wait: Annotated[float, typer.Option(help="scripted: seconds to follow status")] = 30.0,
+) -> None:
+    """Talk to the bot in this terminal (scripted when stdin is not a terminal)."""
+    asyncio.run(_chat(Settings(), user, lang, wait))
+
+
+@flows_app.command("check")
+def flows_check(
+    flows: Annotated[Path | None, typer.Option(help="flows directory")] = None,
+    locales: Annotated[Path | None, typer.Option(help="locales directory")] = None,
+) -> None:
+    """Load and check every flow; print the file and line of every problem."""
+    settings = Settings()
+    if flows:
+        settings.flows_dir = flows
+    if locales:
+        settings.locales_dir = locales
+    try:
+        engine = load_engine(settings, make_provider(settings))
+    except FlowErrors as exc:
+        for error in exc.errors:
+            console.print(str(error), markup=False, style="red")
+        raise typer.Exit(1) from exc
+    for flow in load_flows(settings.flows_dir):
+        console.print(
+            f"ok  {flow.file}  {flow.id}@{flow.version}  {len(flow.steps)} steps", markup=False
+        )
+    console.print(f"{len(engine.catalog.locales)} locales: {', '.join(engine.catalog.locales)}")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending migrations (also done on every start)."""
+    build(Settings())
+    console.print("database is up to date")
+
+
+@db_app.command("purge")
+def db_purge() -> None:
+    """Delete transcripts and dedup keys older than the retention period."""
+    built = build(Settings())
+    counts = built.store.purge(built.settings.retention_days)
+    console.print(", ".join(f"{table}: {n}" for table, n in counts.items()))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

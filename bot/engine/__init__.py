@@ -1,0 +1,1 @@
+"""The flow engine: pure functions from (conversation state, inbound event) to an outcome."""

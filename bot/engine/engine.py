@@ -1,0 +1,163 @@
+"""The engine: ``advance(state, event) -> Outcome``. Pure — no I/O, no clock, no randomness.
+
+The runtime loads the state, calls ``advance``, and stores the outcome (state, transcript,
+replies, effects) in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import TemplateError
+
+from bot.engine.events import Effect, InboundEvent, Reply
+from bot.engine.flow import FlowSet
+from bot.engine.intents import ALWAYS, INTENTS, reprompt
+from bot.engine.state import ConversationState
+from bot.engine.turn import FlowLoop, Turn
+from bot.i18n import Catalog, resolve_locale
+from bot.validation import Validator, normalize, redact_all
+
+MAX_TEXT = 4000  # what we keep of a message; validators refuse long input on their own
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    state: ConversationState
+    replies: list[Reply]
+    effects: list[Effect]
+    inbound_text: str | None  # what may be stored of the merchant's message (redacted)
+    error: str | None = None  # a flow or message that broke; the merchant went to a person
+
+
+class UnknownFlowVersion(LookupError):
+    """The conversation runs a flow version this engine has not loaded; the runtime loads it."""
+
+    def __init__(self, flow: str, version: str) -> None:
+        self.flow, self.version = flow, version
+        super().__init__(f"{flow}@{version}")
+
+
+class Engine:
+    def __init__(
+        self,
+        flows: FlowSet,
+        catalog: Catalog,
+        validators: Mapping[str, Validator],
+        *,
+        default_locale: str = "zh_CN",
+    ) -> None:
+        self.flows = flows
+        self.catalog = catalog
+        self.validators = validators
+        self.default_locale = default_locale
+        names = [*INTENTS, *flows.commands]
+        self._words = {
+            word: name for name in names for word in catalog.words(f"intent.{name}.words")
+        }
+
+    def new_state(self, event: InboundEvent) -> ConversationState:
+        home = self.flows.current[self.flows.home]
+        locale = resolve_locale(event.locale, self.catalog.locales, self.default_locale)
+        return ConversationState(home.id, home.version, home.start, locale, run=0)
+
+    def advance(self, state: ConversationState | None, event: InboundEvent) -> Outcome:
+        fresh = state is None
+        if state is None:
+            state = self.new_state(event)
+        flow = self.flows.get(state.flow, state.flow_version)
+        if flow is None:
+            raise UnknownFlowVersion(state.flow, state.flow_version)
+        before = state.to_json()
+        turn = Turn(self, state, flow)
+        try:
+            self._dispatch(turn, event, fresh)
+        except (FlowLoop, LookupError, TypeError, ValueError, TemplateError) as exc:
+            # a broken flow or message must not lose the merchant: keep what they had
+            # entered, and hand the conversation to a person
+            rescue = Turn(self, ConversationState.from_json(before), flow)
+            rescue.inbound_text = redact_all(normalize(event.text))[:MAX_TEXT] or None
+            rescue.handoff("flow_error", "handoff.error")
+            return Outcome(
+                rescue.state,
+                rescue.replies,
+                [],
+                rescue.inbound_text,
+                f"{type(exc).__name__}: {exc}",
+            )
+        return Outcome(turn.state, turn.replies, turn.effects, turn.inbound_text)
+
+    def run_intent(self, turn: Turn, name: str, arg: str) -> None:
+        if name in INTENTS:
+            INTENTS[name](turn, arg)
+        else:
+            flow_id, slots = self.flows.commands[name]
+            turn.start_flow(flow_id, slots)
+
+    def _dispatch(self, turn: Turn, event: InboundEvent, fresh: bool) -> None:
+        if event.kind == "effect":
+            self._on_effect(turn, event.payload)
+        elif event.kind == "status":
+            self._on_status(turn, event.payload)
+        else:
+            self._on_message(turn, event, fresh)
+
+    def _on_message(self, turn: Turn, event: InboundEvent, fresh: bool) -> None:
+        text = normalize(event.text)[:MAX_TEXT]
+        turn.inbound_text = text
+        value = event.payload.get("value") if event.kind == "button" else None
+        # a tapped button is only ever an intent when its value is a command
+        intent = self._intent(text if value is None else str(value), words=value is None)
+        state = turn.state
+        if intent is not None:
+            name, arg = intent
+            if name not in ALWAYS and state.status in ("waiting_effect", "waiting_agent"):
+                turn.say("system.busy" if state.status == "waiting_effect" else "handoff.waiting")
+            else:
+                self.run_intent(turn, name, arg)
+        elif fresh:
+            INTENTS["start"](turn, "")
+        elif state.status == "waiting_agent":
+            turn.say("handoff.waiting")
+        elif state.status == "waiting_effect":
+            turn.say("system.busy")
+        elif getattr(turn.step, "shields_itself", False) or not turn.shield(text):
+            turn.step.handle(turn, text, None if value is None else str(value))
+
+    def _intent(self, text: str, *, words: bool = True) -> tuple[str, str] | None:
+        if text.startswith("/"):
+            head, _, arg = text[1:].partition(" ")
+            name = head.split("@", 1)[0].lower()
+            if name in INTENTS or name in self.flows.commands:
+                return name, arg.strip()
+            return None
+        intent = self._words.get(text.lower()) if words else None
+        return None if intent is None else (intent, "")
+
+    def _on_effect(self, turn: Turn, payload: Mapping[str, Any]) -> None:
+        state = turn.state
+        outcome, data = str(payload["outcome"]), dict(payload.get("data") or {})
+        if payload.get("token") != state.awaiting:
+            # stale: the merchant moved on. A filing that went through is never dropped.
+            if payload.get("call") == "submit" and outcome == "filed":
+                turn.track_request(data["ticket"], str(data.get("kind", "")), data["state"])
+                turn.say("status.filed_late", ticket=data["ticket"])
+            return
+        state.awaiting = None
+        state.status = "active"
+        turn.step.on_result(turn, outcome, data)
+
+    def _on_status(self, turn: Turn, payload: Mapping[str, Any]) -> None:
+        ticket, new_state = str(payload["ticket"]), str(payload["state"])
+        reason: str | None = payload.get("reason")
+        tracked = turn.state.request(ticket)
+        if tracked is not None and (tracked.state, tracked.reason) == (new_state, reason):
+            return
+        turn.track_request(ticket, str(payload.get("kind", "")), new_state)
+        tracked = turn.state.request(ticket)
+        assert tracked is not None
+        tracked.reason = reason
+        turn.say(f"status.{new_state}", ticket=ticket, reason=reason or "", kind=tracked.kind)
+        if turn.state.status == "active" and turn.step.interactive and turn.step.kind != "end":
+            reprompt(turn)

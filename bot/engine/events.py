@@ -1,0 +1,61 @@
+"""What flows into the engine and what comes out of it. Plain, frozen, JSON-friendly."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+EventKind = Literal["text", "button", "effect", "status"]
+
+
+@dataclass(frozen=True, slots=True)
+class InboundEvent:
+    """One thing that happened to a conversation: a merchant's message, a tap, an effect's result,
+    a provider status change. ``dedup_key`` is the platform's id (Telegram update_id, WeChat MsgId,
+    ...): the same key twice changes nothing."""
+
+    channel: str
+    user_id: str
+    dedup_key: str
+    kind: EventKind = "text"
+    text: str = ""
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    locale: str | None = None  # the platform's language hint for a new conversation
+
+    @property
+    def conversation_key(self) -> tuple[str, str]:
+        return (self.channel, self.user_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    label: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    name: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A message for the merchant, already rendered in their language."""
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """Something the runtime must do outside the engine (a provider call). Its result comes back
+    as an ``effect`` event carrying the same ``token``."""
+
+    call: str
+    params: Mapping[str, Any]
+    token: str
+    secret: tuple[str, ...] = ()  # params scrubbed from the outbox once the call has run

@@ -1,0 +1,54 @@
+"""The state of one conversation: everything the engine needs, serialisable to JSON."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Status = Literal["active", "waiting_effect", "waiting_agent", "done"]
+
+
+@dataclass(slots=True)
+class TrackedRequest:
+    """A filed request as the merchant last heard of it."""
+
+    ticket: str
+    kind: str
+    state: str
+    reason: str | None = None
+
+
+@dataclass(slots=True)
+class ConversationState:
+    flow: str
+    flow_version: str
+    step: str
+    locale: str
+    status: Status = "active"
+    slots: dict[str, Any] = field(default_factory=dict)
+    entry: dict[str, Any] = field(default_factory=dict)  # slots the flow was started with
+    retries: dict[str, int] = field(default_factory=dict)
+    history: list[str] = field(default_factory=list)
+    cursor: dict[str, Any] = field(default_factory=dict)  # step-local progress
+    return_to: str | None = None  # the confirm step a correction goes back to
+    awaiting: str | None = None  # token of the effect this conversation waits for
+    run: int = 1  # counts fresh starts; part of the filing's idempotency key
+    seq: int = 0  # counts effects, to make their tokens unique
+    requests: list[TrackedRequest] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: str) -> ConversationState:
+        data = json.loads(raw)
+        data["requests"] = [TrackedRequest(**r) for r in data.get("requests", [])]
+        return cls(**data)
+
+    def request(self, ticket: str) -> TrackedRequest | None:
+        return next((r for r in self.requests if r.ticket == ticket), None)
+
+    @property
+    def latest_request(self) -> TrackedRequest | None:
+        return self.requests[-1] if self.requests else None

@@ -1,0 +1,64 @@
+"""ask: one slot typed by the merchant, normalised and validated, with a bounded number of tries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from bot.engine.steps.base import Step
+from bot.validation import Invalid
+
+if TYPE_CHECKING:
+    from bot.engine.turn import Turn
+
+SENSITIVE_MARK = "[one-time code]"
+
+
+class Ask(Step):
+    kind: ClassVar[str] = "ask"
+    interactive: ClassVar[bool] = True
+    shields_itself: ClassVar[bool] = True
+
+    slot: str
+    prompt: str
+    validator: str
+    retries: int | None = None  # tries before giving up; the flow's default when unset
+    on_exhausted: str | None = None  # where to go then; a handoff to a person when unset
+    sensitive: bool = False  # never store what the merchant typed in clear
+
+    def enter(self, turn: Turn) -> None:
+        turn.say(self.prompt)
+
+    def handle(self, turn: Turn, text: str, value: str | None) -> None:
+        result = turn.validate(self.validator, value or text)
+        if self.sensitive:
+            turn.inbound_text = SENSITIVE_MARK
+        if not isinstance(result, Invalid):
+            turn.state.retries.pop(self.id, None)
+            turn.state.slots[self.slot] = result.value
+            turn.goto(turn.return_target() or turn.next_of(self))
+            return
+        if turn.shield(text):
+            return
+        params: dict[str, Any] = dict(result.params)
+        tries = turn.state.retries.get(self.id, 0) + 1
+        turn.state.retries[self.id] = tries
+        limit = self.retries if self.retries is not None else turn.flow.retries
+        if tries >= limit:
+            turn.state.retries.pop(self.id, None)
+            if self.on_exhausted:
+                turn.say(result.key, **params)
+                turn.goto(self.on_exhausted)
+            else:
+                turn.handoff("retries", "handoff.retries", first=(result.key, params))
+            return
+        turn.say(result.key, "retry.left", left=limit - tries, **params)
+
+    def targets(self) -> Iterator[str]:
+        yield from super().targets()
+        if self.on_exhausted:
+            yield self.on_exhausted
+
+    def message_keys(self) -> Iterator[str]:
+        yield from super().message_keys()
+        yield self.prompt

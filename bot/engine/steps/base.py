@@ -1,0 +1,54 @@
+"""What every step kind shares: an id, where it goes next, and the hooks the engine calls."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from bot.engine.turn import Turn
+
+
+class Step(BaseModel):
+    """A step of a flow. Subclasses set ``kind`` (their YAML key) and override the hooks."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: ClassVar[str] = "step"
+    interactive: ClassVar[bool] = False  # waits for the merchant; /back can return here
+
+    id: str
+    next: str | None = None
+    help: str | None = None  # message key shown on /help at this step
+
+    def enter(self, turn: Turn) -> None:
+        """The step became current: say what it says, ask what it asks."""
+
+    def handle(self, turn: Turn, text: str, value: str | None) -> None:
+        """The merchant answered (``value`` is a tapped button's value, else None)."""
+        self.enter(turn)
+
+    def on_help(self, turn: Turn) -> None:
+        """The merchant asked for help here: explain, then ask again."""
+        turn.say(self.help or "system.help")
+        if self.interactive and turn.state.status == "active":
+            self.enter(turn)
+
+    def on_result(self, turn: Turn, outcome: str, data: dict[str, Any]) -> None:
+        """An effect this step asked for came back."""
+
+    def targets(self) -> Iterator[str]:
+        """Every step id this step can go to (for the flow checks)."""
+        if self.next:
+            yield self.next
+
+    def message_keys(self) -> Iterator[str]:
+        """Every locale message key this step uses (for the flow checks)."""
+        if self.help:
+            yield self.help
+
+    def expressions(self) -> Iterator[str]:
+        """Every condition expression this step evaluates (for the flow checks)."""
+        yield from ()

@@ -1,0 +1,130 @@
+"""checklist: items answered one by one — done, how-to, or skip after a warning."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.engine.steps.base import Step
+
+if TYPE_CHECKING:
+    from bot.engine.turn import Turn
+
+DONE, HOW, SKIP, EXPORT = "done", "how", "skip", "export"
+
+
+class Item(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    id: str
+    label: str  # message key
+    how: str  # message key: how to do it
+    warn: str  # message key: what skipping it risks
+    when: str | None = None  # condition; the item is left out when false
+    export: bool = False  # the provider can hand the records over in chat
+
+
+class Checklist(Step):
+    kind: ClassVar[str] = "checklist"
+    interactive: ClassVar[bool] = True
+
+    intro: str | None = None
+    items: tuple[Item, ...]
+    slot: str = "checklist"
+
+    def enter(self, turn: Turn) -> None:
+        todo = [item.id for item in self.items if item.when is None or turn.evaluate(item.when)]
+        turn.state.cursor = {"todo": todo, "at": 0}
+        turn.state.slots.setdefault(self.slot, {})
+        if self.intro:
+            turn.say(self.intro, total=len(todo))
+        self._ask(turn)
+
+    def handle(self, turn: Turn, text: str, value: str | None) -> None:
+        item = self._current(turn)
+        if item is None:
+            turn.goto(turn.next_of(self))
+            return
+        answer = turn.match(text, value, [(v, label) for label, v in self._buttons(item)])
+        cursor = turn.state.cursor
+        if answer == DONE:
+            self._record(turn, item, "done")
+        elif answer == HOW:
+            turn.say(item.how)
+            self._ask(turn)
+        elif answer == EXPORT and item.export:
+            turn.emit(
+                "export_records", {k: turn.state.slots.get(k) for k in ("merchant_id", "serial")}
+            )
+        elif answer == SKIP and cursor.get("skipping") == item.id:
+            self._record(turn, item, "skipped")
+        elif answer == SKIP:
+            cursor["skipping"] = item.id
+            turn.say(item.warn, buttons=[("button.skip_anyway", SKIP), ("button.done", DONE)])
+        else:
+            turn.say("choice.unknown")
+            self._ask(turn)
+
+    def on_help(self, turn: Turn) -> None:
+        item = self._current(turn)
+        if item is None or turn.state.status != "active":
+            super().on_help(turn)
+            return
+        turn.say(item.how)
+        self._ask(turn)
+
+    def on_result(self, turn: Turn, outcome: str, data: dict[str, Any]) -> None:
+        if outcome == "exported":
+            turn.say("checklist.exported", attachments=data.get("files", ()))
+        else:
+            turn.say("checklist.export_unavailable")
+        self._ask(turn)
+
+    def _record(self, turn: Turn, item: Item, answer: str) -> None:
+        turn.state.slots[self.slot][item.id] = answer
+        turn.state.cursor.pop("skipping", None)
+        turn.state.cursor["at"] += 1
+        self._ask(turn)
+
+    def _current(self, turn: Turn) -> Item | None:
+        cursor = turn.state.cursor
+        todo: list[str] = cursor.get("todo", [])
+        at: int = cursor.get("at", 0)
+        if at >= len(todo):
+            return None
+        return next(item for item in self.items if item.id == todo[at])
+
+    def _ask(self, turn: Turn) -> None:
+        item = self._current(turn)
+        if item is None:
+            turn.goto(turn.next_of(self))
+            return
+        cursor = turn.state.cursor
+        turn.say(
+            "checklist.item",
+            buttons=self._buttons(item),
+            n=cursor["at"] + 1,
+            total=len(cursor["todo"]),
+            item=turn.text(item.label),
+        )
+
+    @staticmethod
+    def _buttons(item: Item) -> list[tuple[str, str]]:
+        buttons = [("button.done", DONE), ("button.how", HOW), ("button.skip", SKIP)]
+        if item.export:
+            buttons.insert(1, ("button.export", EXPORT))
+        return buttons
+
+    def message_keys(self) -> Iterator[str]:
+        yield from super().message_keys()
+        if self.intro:
+            yield self.intro
+        for item in self.items:
+            yield from (item.label, item.how, item.warn)
+        yield from ("checklist.item", "checklist.exported", "checklist.export_unavailable")
+        yield from ("button.done", "button.how", "button.skip", "button.skip_anyway")
+        yield "button.export"
+
+    def expressions(self) -> Iterator[str]:
+        yield from (item.when for item in self.items if item.when)

@@ -1,0 +1,76 @@
+"""confirm: echo what was collected; yes goes on, "change the phone" corrects one field only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, ClassVar
+
+from pydantic import Field
+
+from bot.engine.steps.base import Step
+
+if TYPE_CHECKING:
+    from bot.engine.turn import Turn
+
+YES = "yes"
+NO = "no"
+EDIT = "edit:"
+
+
+class Confirm(Step):
+    kind: ClassVar[str] = "confirm"
+    interactive: ClassVar[bool] = True
+
+    message: str
+    yes: str  # step id
+    yes_label: str = "button.confirm"
+    no: str | None = None  # step id; when unset, "no" asks which field to change
+    no_label: str = "button.no"
+    edit: dict[str, str] = Field(default_factory=dict)  # field → the ask step collecting it
+
+    def enter(self, turn: Turn) -> None:
+        turn.say(self.message, buttons=self._buttons())
+
+    def handle(self, turn: Turn, text: str, value: str | None) -> None:
+        value = value or turn.match(text, None, [(v, label) for label, v in self._buttons()])
+        field = value[len(EDIT) :] if value and value.startswith(EDIT) else None
+        if field is None and value is None:
+            field = turn.match_field(text, self.edit)
+        if field in self.edit:
+            turn.state.return_to = self.id
+            turn.goto(self.edit[field])
+            return
+        answer = value or turn.yes_no(text)
+        if answer == YES:
+            turn.state.return_to = None
+            turn.goto(self.yes)
+        elif answer == NO and self.no:
+            turn.state.return_to = None
+            turn.goto(self.no)
+        elif answer == NO:
+            turn.say("confirm.which", buttons=self._buttons())
+        else:
+            turn.say("confirm.unknown", buttons=self._buttons())
+
+    def _buttons(self) -> list[tuple[str, str]]:
+        buttons = [(self.yes_label, YES)]
+        buttons += [(f"button.change.{field}", EDIT + field) for field in self.edit]
+        if self.no:
+            buttons.append((self.no_label, NO))
+        return buttons
+
+    def targets(self) -> Iterator[str]:
+        yield from super().targets()
+        yield self.yes
+        if self.no:
+            yield self.no
+        yield from self.edit.values()
+
+    def message_keys(self) -> Iterator[str]:
+        yield from super().message_keys()
+        yield from (self.message, self.yes_label, "confirm.which", "confirm.unknown")
+        if self.no:
+            yield self.no_label
+        for field in self.edit:
+            yield f"button.change.{field}"
+            yield f"field.{field}.words"

@@ -1,0 +1,193 @@
+"""One turn of the engine: the state being changed and everything the turn says or asks for.
+
+Steps and intents act on a Turn; the engine builds one per event and returns its outcome."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from bot.engine.events import Attachment, Button, Effect, Reply
+from bot.engine.expressions import evaluate
+from bot.engine.state import ConversationState, TrackedRequest
+from bot.engine.steps import Step
+from bot.validation import Result, inspect
+
+if TYPE_CHECKING:
+    from bot.engine.engine import Engine
+    from bot.engine.flow import Flow
+
+MAX_HOPS = 64  # steps entered in one turn; more means a flow loops without asking anything
+MAX_HISTORY = 50
+SHIELD_ORDER = ("card", "password", "code")
+
+
+class FlowLoop(RuntimeError):
+    """A flow went round without stopping to ask the merchant anything."""
+
+
+class Turn:
+    def __init__(self, engine: Engine, state: ConversationState, flow: Flow) -> None:
+        self.engine = engine
+        self.state = state
+        self.flow = flow
+        self.replies: list[Reply] = []
+        self.effects: list[Effect] = []
+        self.inbound_text: str | None = None
+        self._hops = 0
+
+    @property
+    def step(self) -> Step:
+        return self.flow.steps[self.state.step]
+
+    # -- words -------------------------------------------------------------------------------
+
+    def context(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        latest = self.state.latest_request
+        context: dict[str, Any] = {**self.state.entry, **self.state.slots}
+        context["locale"] = self.state.locale
+        context["request"] = None if latest is None else vars_of(latest)
+        context["t"] = self.text  # a message may name another: {{ t('reason.' ~ reason) }}
+        context.update(params)
+        return context
+
+    def text(self, key: str, **params: Any) -> str:
+        return self.engine.catalog.render(self.state.locale, key, self.context(params))
+
+    def say(
+        self,
+        *keys: str,
+        buttons: Iterable[tuple[str, str]] = (),
+        attachments: Iterable[Attachment] = (),
+        **params: Any,
+    ) -> None:
+        text = "\n".join(self.text(key, **params) for key in keys)
+        rendered = tuple(Button(self.text(label), value) for label, value in buttons)
+        self.replies.append(Reply(text, rendered, tuple(attachments)))
+
+    # -- moving ------------------------------------------------------------------------------
+
+    def goto(self, step_id: str | None, *, remember: bool = True) -> None:
+        if step_id is None:
+            self.go_home()
+            return
+        self._hops += 1
+        if self._hops > MAX_HOPS:
+            raise FlowLoop(f"{self.flow.id}: more than {MAX_HOPS} steps in one turn")
+        current = self.flow.steps.get(self.state.step)
+        if remember and current is not None and current.interactive and current.id != step_id:
+            self.state.history = [*self.state.history, current.id][-MAX_HISTORY:]
+        self.state.step = step_id
+        self.state.cursor = {}
+        self.state.status = "active"
+        self.step.enter(self)
+
+    def next_of(self, step: Step) -> str | None:
+        return step.next or self.flow.next_after(step.id)
+
+    def return_target(self) -> str | None:
+        target, self.state.return_to = self.state.return_to, None
+        return target
+
+    def start_flow(self, flow_id: str, entry: dict[str, Any]) -> None:
+        flow = self.engine.flows.current[flow_id]
+        state = self.state
+        state.flow, state.flow_version = flow.id, flow.version
+        state.slots, state.entry = dict(entry), dict(entry)
+        state.history, state.cursor = [], {}
+        state.return_to = state.awaiting = None
+        state.run += 1
+        state.step = flow.start
+        self.flow = flow
+        self.goto(flow.start, remember=False)
+
+    def go_home(self) -> None:
+        self.start_flow(self.engine.flows.home, {})
+
+    def emit(self, call: str, params: Mapping[str, Any], *, secret: Iterable[str] = ()) -> None:
+        self.state.seq += 1
+        token = f"{self.state.run}.{self.state.seq}"
+        self.state.awaiting = token
+        self.state.status = "waiting_effect"
+        self.effects.append(Effect(call, dict(params), token, tuple(secret)))
+
+    def handoff(
+        self, reason: str, message: str, *, first: tuple[str, Mapping[str, Any]] | None = None
+    ) -> None:
+        self.state.status = "waiting_agent"
+        self.state.awaiting = None
+        self.state.cursor = {"handoff": reason}
+        if first is None:
+            self.say(message)
+        else:
+            self.say(first[0], message, **first[1])
+
+    def intent(self, name: str, arg: str) -> None:
+        self.engine.run_intent(self, name, arg)
+
+    def track_request(self, ticket: str, kind: str, state: str) -> None:
+        tracked = self.state.request(ticket)
+        if tracked is None:
+            self.state.requests = [*self.state.requests, TrackedRequest(ticket, kind, state)]
+        else:
+            tracked.state = state
+
+    # -- understanding -----------------------------------------------------------------------
+
+    def evaluate(self, expression: str) -> bool:
+        return evaluate(expression, self.context({}))
+
+    def validate(self, validator: str, text: str) -> Result:
+        return self.engine.validators[validator](text)
+
+    def shield(self, text: str) -> bool:
+        """Warn and keep the text out of the store when it holds a card number or a secret."""
+        finding = inspect(text)
+        if finding is None:
+            return False
+        self.inbound_text = finding.redacted
+        kind = next(k for k in SHIELD_ORDER if k in finding.kinds)
+        self.say(f"shield.{kind}")
+        return True
+
+    def match(self, text: str, value: str | None, options: Sequence[tuple[str, str]]) -> str | None:
+        """Which option the merchant meant: a tapped value, its number, its label or words."""
+        values = [v for v, _ in options]
+        if value is not None:
+            return value if value in values else None
+        wanted = text.strip().lower()
+        if not wanted:
+            return None
+        if wanted.isdigit() and 1 <= int(wanted) <= len(options):
+            return values[int(wanted) - 1]
+        catalog = self.engine.catalog
+        labels = [(v, self.text(label).lower(), label) for v, label in options]
+        for v, label_text, label in labels:
+            if wanted in (v.lower(), label_text) or wanted in catalog.words(f"{label}.words"):
+                return v
+        partial = [v for v, label_text, _ in labels if len(wanted) >= 2 and wanted in label_text]
+        return partial[0] if len(partial) == 1 else None
+
+    def match_field(self, text: str, fields: Iterable[str]) -> str | None:
+        lowered = text.lower()
+        for field in fields:
+            if any(word in lowered for word in self.engine.catalog.words(f"field.{field}.words")):
+                return field
+        return None
+
+    def yes_no(self, text: str) -> str | None:
+        wanted = text.strip().lower()
+        if wanted in self.engine.catalog.words("word.yes"):
+            return "yes"
+        if wanted in self.engine.catalog.words("word.no"):
+            return "no"
+        return None
+
+
+def vars_of(request: TrackedRequest) -> dict[str, Any]:
+    return {
+        "ticket": request.ticket,
+        "kind": request.kind,
+        "state": request.state,
+        "reason": request.reason,
+    }

@@ -1,0 +1,97 @@
+"""One error tree for posbot.
+
+PosbotError
+├── ConfigError                 settings that cannot work together
+├── FlowError                   a flow file that cannot load (file, line, flow, step)
+│   └── FlowErrors              several of them, reported together
+├── LocaleError                 a message missing from a catalog (locale, key)
+├── ProviderError               anything a provider adapter raises, converted at the edge
+│   ├── ProviderUnavailable     transient: network, 5xx, timeouts (retry_after)
+│   └── ProviderRejected        the provider refused the call (code, reason)
+└── StoreError                  the store could not do what was asked
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class PosbotError(Exception):
+    """Base of every error posbot raises on purpose."""
+
+
+class ConfigError(PosbotError):
+    """Settings that cannot work together."""
+
+
+class FlowError(PosbotError):
+    """A flow definition that cannot load; names the file, line, flow and step."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str = "?",
+        line: int | None = None,
+        flow: str | None = None,
+        step: str | None = None,
+    ) -> None:
+        self.message = message
+        self.file = file
+        self.line = line
+        self.flow = flow
+        self.step = step
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        ctx = ", ".join(
+            part
+            for part in (
+                f"flow {self.flow}" if self.flow else "",
+                f"step {self.step}" if self.step else "",
+            )
+            if part
+        )
+        return f"{where}: {ctx + ': ' if ctx else ''}{self.message}"
+
+
+class FlowErrors(PosbotError):
+    """Every problem found in a set of flow files, so an operator fixes them in one go."""
+
+    def __init__(self, errors: Sequence[FlowError]) -> None:
+        self.errors = list(errors)
+        super().__init__("\n".join(str(e) for e in self.errors))
+
+
+class LocaleError(PosbotError):
+    """A message key missing from a locale catalog."""
+
+    def __init__(self, locale: str, key: str) -> None:
+        self.locale = locale
+        self.key = key
+        super().__init__(f"message {key!r} is missing from locale {locale!r}")
+
+
+class ProviderError(PosbotError):
+    """Anything a provider adapter raises, converted at the edge."""
+
+
+class ProviderUnavailable(ProviderError):
+    """A transient failure: worth retrying after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class ProviderRejected(ProviderError):
+    """The provider refused the call; ``code`` is its own reason code."""
+
+    def __init__(self, message: str, *, code: str = "rejected") -> None:
+        self.code = code
+        super().__init__(message)
+
+
+class StoreError(PosbotError):
+    """The store could not do what was asked."""

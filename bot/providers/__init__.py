@@ -1,0 +1,1 @@
+"""Provider adapters: the protocol in base.py, one implementation per module."""

@@ -1,0 +1,140 @@
+"""The conversation service: load, advance, save — one transaction per inbound event.
+
+The dedup key, the new state, the transcript and the outbox rows (replies to send, effects to
+run) commit together or not at all, so a crash loses nothing and a replay changes nothing."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.engine.engine import Engine, Outcome, UnknownFlowVersion
+from bot.engine.events import Effect, InboundEvent, Reply
+from bot.engine.loader import parse_flow
+from bot.engine.state import ConversationState
+from bot.store.repository import Store, Tx
+
+
+@dataclass(frozen=True, slots=True)
+class Handled:
+    duplicate: bool
+    conversation_id: int | None = None
+    replies: list[Reply] = field(default_factory=list)
+    state: ConversationState | None = None
+
+
+def idempotency_key(channel: str, user_id: str, run: int, params: Mapping[str, Any]) -> str:
+    """The same request of the same conversation run always files under the same key."""
+    parts = [channel, user_id, str(run)]
+    parts += [str(params.get(k, "")) for k in ("kind", "merchant_id", "serial")]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
+def reply_payload(reply: Reply) -> dict[str, Any]:
+    payload: dict[str, Any] = {"text": reply.text}
+    if reply.buttons:
+        payload["buttons"] = [[b.label, b.value] for b in reply.buttons]
+    if reply.attachments:
+        payload["attachments"] = [
+            {
+                "name": a.name,
+                "content_type": a.content_type,
+                "data": base64.b64encode(a.data).decode(),
+            }
+            for a in reply.attachments
+        ]
+    return payload
+
+
+def effect_payload(effect: Effect, event: InboundEvent, run: int) -> dict[str, Any]:
+    params = dict(effect.params)
+    if effect.call == "submit":
+        params["idempotency_key"] = idempotency_key(event.channel, event.user_id, run, params)
+    return {
+        "call": effect.call,
+        "params": params,
+        "token": effect.token,
+        "secret": list(effect.secret),
+    }
+
+
+log = logging.getLogger("posbot.service")
+
+
+class ConversationService:
+    def __init__(self, store: Store, engine: Engine, *, provider: str = "sandbox") -> None:
+        self.store = store
+        self.engine = engine
+        self.provider = provider
+
+    def handle(self, event: InboundEvent) -> Handled:
+        with self.store.transaction() as tx:
+            if not tx.claim(event.channel, event.dedup_key):
+                return Handled(duplicate=True)
+            loaded = tx.load(event.channel, event.user_id)
+            state = None if loaded is None else ConversationState.from_json(loaded[1])
+            outcome = self._advance(tx, state, event)
+            if outcome.error:
+                log.error(
+                    "conversation %s/%s handed to a person: %s",
+                    event.channel,
+                    event.user_id,
+                    outcome.error,
+                )
+            new = outcome.state
+            conversation_id = tx.save(
+                None if loaded is None else loaded[0],
+                event.channel,
+                event.user_id,
+                locale=new.locale,
+                flow=new.flow,
+                flow_version=new.flow_version,
+                step=new.step,
+                status=new.status,
+                state=new.to_json(),
+            )
+            transcript = [] if outcome.inbound_text is None else [("in", outcome.inbound_text)]
+            transcript += [("out", reply.text) for reply in outcome.replies]
+            tx.add_transcript(conversation_id, transcript)
+            self._record_side_facts(tx, conversation_id, event)
+            tx.enqueue(
+                conversation_id,
+                event.channel,
+                event.user_id,
+                [("message", reply_payload(r)) for r in outcome.replies]
+                + [("effect", effect_payload(e, event, new.run)) for e in outcome.effects],
+            )
+        return Handled(False, conversation_id, outcome.replies, new)
+
+    def _advance(self, tx: Tx, state: ConversationState | None, event: InboundEvent) -> Outcome:
+        try:
+            return self.engine.advance(state, event)
+        except UnknownFlowVersion as missing:
+            source = tx.flow_source(missing.flow, missing.version)
+            if source is None:
+                raise
+            self.engine.flows.add_version(parse_flow(source, f"<stored {missing.flow}>"))
+            return self.engine.advance(state, event)
+
+    def _record_side_facts(self, tx: Tx, conversation_id: int, event: InboundEvent) -> None:
+        payload = event.payload
+        if event.kind == "effect":
+            tx.finish(int(payload["outbox_id"]))
+            data = payload.get("data") or {}
+            if payload.get("call") == "submit" and payload.get("outcome") == "filed":
+                tx.record_filing(
+                    conversation_id,
+                    idempotency_key=data["idempotency_key"],
+                    provider=self.provider,
+                    kind=data["kind"],
+                    merchant_id=data["merchant_id"],
+                    serial=data["serial"],
+                    ticket=data["ticket"],
+                    status=data["state"],
+                )
+        elif event.kind == "status":
+            tx.record_status(str(payload["ticket"]), str(payload["state"]), payload.get("reason"))

@@ -1,0 +1,99 @@
+"""The tables. Alembic migrations in migrations/versions create exactly these."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class Conversation(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("channel", "user_id", name="uq_conversation_user"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=32)
+    user_id: str = Field(max_length=128)
+    locale: str = Field(max_length=16)
+    flow: str = Field(max_length=64)
+    flow_version: str = Field(max_length=32)
+    step: str = Field(max_length=64)
+    status: str = Field(max_length=32, index=True)
+    state: str  # ConversationState as JSON: slots, checklist, history, tracked requests
+    created_at: datetime
+    updated_at: datetime = Field(index=True)
+
+
+class Transcript(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    direction: str = Field(max_length=8)  # in | out
+    text: str  # redacted: never a card number or a code in clear
+    created_at: datetime
+
+
+class InboundKey(SQLModel, table=True):
+    """Dedup keys of inbound events: a key seen twice changes nothing the second time."""
+
+    channel: str = Field(primary_key=True, max_length=32)
+    key: str = Field(primary_key=True, max_length=128)
+    created_at: datetime = Field(index=True)
+
+
+class Request(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    idempotency_key: str = Field(max_length=64, unique=True)
+    provider: str = Field(max_length=32)
+    kind: str = Field(max_length=16)
+    merchant_id: str = Field(max_length=64)
+    serial: str = Field(max_length=64)
+    ticket: str = Field(max_length=64, index=True)
+    status: str = Field(max_length=32, index=True)
+    reason: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class RequestStatus(SQLModel, table=True):
+    """Every status a request has been in, in order."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="request.id", index=True)
+    status: str = Field(max_length=32)
+    reason: str | None = None
+    created_at: datetime
+
+
+class Outbox(SQLModel, table=True):
+    """Replies to send and effects to run, committed with the state that produced them."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    kind: str = Field(max_length=16)  # message | effect
+    channel: str = Field(max_length=32)
+    user_id: str = Field(max_length=128)
+    payload: str  # JSON
+    created_at: datetime
+    done_at: datetime | None = Field(default=None, index=True)
+    attempts: int = 0
+
+
+class FlowVersion(SQLModel, table=True):
+    """Every flow version ever served, so a conversation can finish on the one it started."""
+
+    flow: str = Field(primary_key=True, max_length=64)
+    version: str = Field(primary_key=True, max_length=32)
+    source: str
+    created_at: datetime
+
+
+class Verification(SQLModel, table=True):
+    """One-time-code attempts per terminal, and the lock after too many wrong codes."""
+
+    merchant_id: str = Field(primary_key=True, max_length=64)
+    serial: str = Field(primary_key=True, max_length=64)
+    failures: int = 0
+    locked_until: datetime | None = None
+    verified_until: datetime | None = None  # a filing needs a code checked within this window
+    updated_at: datetime

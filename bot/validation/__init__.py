@@ -1,0 +1,40 @@
+"""Input validation, masking and the scam shield: pure functions, no I/O."""
+
+from bot.validation.fields import (
+    DEFAULT_MERCHANT_ID_PATTERN,
+    MAX_INPUT,
+    Invalid,
+    Result,
+    Valid,
+    Validator,
+    merchant_id,
+    otp,
+    phone,
+    serial,
+    validators,
+)
+from bot.validation.masking import mask_merchant_id, mask_phone, mask_serial
+from bot.validation.shield import Finding, inspect, redact_all
+from bot.validation.text import compact, normalize
+
+__all__ = [
+    "DEFAULT_MERCHANT_ID_PATTERN",
+    "MAX_INPUT",
+    "Finding",
+    "Invalid",
+    "Result",
+    "Valid",
+    "Validator",
+    "compact",
+    "inspect",
+    "mask_merchant_id",
+    "mask_phone",
+    "mask_serial",
+    "merchant_id",
+    "normalize",
+    "otp",
+    "phone",
+    "redact_all",
+    "serial",
+    "validators",
+]
