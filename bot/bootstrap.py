@@ -17,7 +17,7 @@ from bot.runtime import Runtime
 from bot.service import ConversationService
 from bot.settings import Settings
 from bot.store.database import connect, migrate
-from bot.store.repository import Store
+from bot.store.repository import Clock, Store, utcnow
 from bot.validation import validators as make_validators
 
 
@@ -51,13 +51,15 @@ def load_engine(settings: Settings, provider: Provider) -> Engine:
     return Engine(flows, catalog, validators, default_locale=settings.default_locale)
 
 
-def build(settings: Settings | None = None, *, provider: Provider | None = None) -> App:
+def build(
+    settings: Settings | None = None, *, provider: Provider | None = None, clock: Clock = utcnow
+) -> App:
     settings = settings or Settings()
     provider = provider or make_provider(settings)
     engine = load_engine(settings, provider)
     database = connect(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     migrate(database)
-    store = Store(database)
+    store = Store(database, clock)
     store.save_flow_versions([(f.id, f.version, f.source) for f in engine.flows])
     service = ConversationService(store, engine, provider=provider.name)
     runtime = Runtime(service, EffectRunner(provider, store), provider, store)

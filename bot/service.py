@@ -35,7 +35,7 @@ def idempotency_key(channel: str, user_id: str, run: int, params: Mapping[str, A
 
 
 def reply_payload(reply: Reply) -> dict[str, Any]:
-    payload: dict[str, Any] = {"text": reply.text}
+    payload: dict[str, Any] = {"text": reply.text, "keys": list(reply.keys)}
     if reply.buttons:
         payload["buttons"] = [[b.label, b.value] for b in reply.buttons]
     if reply.attachments:

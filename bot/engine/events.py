@@ -48,6 +48,7 @@ class Reply:
     text: str
     buttons: tuple[Button, ...] = ()
     attachments: tuple[Attachment, ...] = ()
+    keys: tuple[str, ...] = ()  # the locale messages it was made of, for tests and the console
 
 
 @dataclass(frozen=True, slots=True)

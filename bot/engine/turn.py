@@ -63,7 +63,7 @@ class Turn:
     ) -> None:
         text = "\n".join(self.text(key, **params) for key in keys)
         rendered = tuple(Button(self.text(label), value) for label, value in buttons)
-        self.replies.append(Reply(text, rendered, tuple(attachments)))
+        self.replies.append(Reply(text, rendered, tuple(attachments), keys))
 
     # -- moving ------------------------------------------------------------------------------
 

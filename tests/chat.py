@@ -1,0 +1,122 @@
+"""A chat client for tests: talks to a real app (real SQLite file, sandbox provider) the way a
+channel does, and reads what the bot said from the outbox, as a channel would."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bot.bootstrap import App, build
+from bot.engine.events import InboundEvent
+from bot.providers.sandbox import SandboxProvider
+from bot.settings import Settings
+
+CODE = "246810"  # the sandbox's one-time code in tests
+
+
+class Clock:
+    """One hand-moved clock for the provider (seconds) and the store (datetimes)."""
+
+    def __init__(self) -> None:
+        self.seconds = 1_000.0
+        self.start = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> float:
+        return self.seconds
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=self.seconds)
+
+    def advance(self, seconds: float) -> None:
+        self.seconds += seconds
+
+
+@dataclass
+class Said:
+    """What the bot said in answer to one event."""
+
+    messages: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def keys(self) -> list[str]:
+        return [key for m in self.messages for key in m["keys"]]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(m["text"] for m in self.messages)
+
+    @property
+    def buttons(self) -> list[tuple[str, str]]:
+        found = [m["buttons"] for m in self.messages if m.get("buttons")]
+        return [tuple(b) for b in found[-1]] if found else []  # type: ignore[misc]
+
+    @property
+    def attachments(self) -> list[dict[str, str]]:
+        return [a for m in self.messages for a in m.get("attachments", [])]
+
+
+class Bot:
+    """The app under test; ``restart()`` builds a new one on the same database and provider."""
+
+    def __init__(self, tmp: Path, *, review_seconds: float = 10.0, **overrides: Any) -> None:
+        self.clock = Clock()
+        self.provider = SandboxProvider(clock=self.clock, review_step_seconds=review_seconds,
+                                        fixed_code=CODE)
+        self.settings = Settings(database_url=f"sqlite:///{tmp / 'posbot.db'}",
+                                 _env_file=None, **overrides)  # type: ignore[call-arg]
+        self.app = self._build()
+
+    def _build(self) -> App:
+        return build(self.settings, provider=self.provider, clock=self.clock.now)
+
+    def restart(self) -> None:
+        self.app.store.engine.dispose()
+        self.app = self._build()
+
+    def client(self, user: str = "merchant", *, locale: str | None = "zh_CN") -> Client:
+        return Client(self, user, locale)
+
+
+_keys = itertools.count(1)
+
+
+class Client:
+    def __init__(self, bot: Bot, user: str, locale: str | None) -> None:
+        self.bot = bot
+        self.user = user
+        self.locale = locale
+        self.last_event: InboundEvent | None = None
+
+    async def send(self, text: str) -> Said:
+        return await self.deliver(InboundEvent("test", self.user, f"u{next(_keys)}", text=text,
+                                               locale=self.locale))
+
+    async def tap(self, value: str) -> Said:
+        return await self.deliver(InboundEvent("test", self.user, f"u{next(_keys)}",
+                                               kind="button", payload={"value": value},
+                                               locale=self.locale))
+
+    async def replay(self) -> Said:
+        """The platform delivers the last update again (same dedup key)."""
+        assert self.last_event is not None
+        return await self.deliver(self.last_event)
+
+    async def deliver(self, event: InboundEvent) -> Said:
+        self.last_event = event
+        await self.bot.app.runtime.receive(event)
+        return self.read()
+
+    async def wait(self, seconds: float) -> Said:
+        """Time passes at the provider; status changes are polled and pushed."""
+        self.bot.clock.advance(seconds)
+        await self.bot.app.runtime.poll_statuses()
+        return self.read()
+
+    def read(self) -> Said:
+        runtime = self.bot.app.runtime
+        items = runtime.outgoing("test", self.user)
+        runtime.delivered(items)
+        return Said([item.payload for item in items])

@@ -1,0 +1,99 @@
+"""Conversation tests as data: every tests/conversations/*.yaml runs in every language it names.
+
+A file has ``turns``; each turn does one thing — ``say`` (text, or one text per language),
+``tap`` (a button's value), ``replay`` (the last event again, same dedup key), ``wait``
+(seconds pass at the provider, status is polled), ``restart`` (a new app on the same database),
+or ``include`` (the turns of a fragment in _fragments.yaml) — and then checks what the bot said:
+``keys`` (exactly the locale messages said, in order), ``buttons`` (the values of the last
+buttons), ``contains`` / ``absent`` (substrings of the text, plain or per language).
+``after`` checks the store when the conversation is over: ``requests`` (how many filed),
+``transcript_absent`` (substrings never stored)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.chat import Bot, Client, Said
+
+HERE = Path(__file__).parent / "conversations"
+LANGS = ("zh_CN", "en")
+FRAGMENTS: dict[str, list[dict[str, Any]]] = yaml.safe_load(
+    (HERE / "_fragments.yaml").read_text(encoding="utf-8")
+)
+
+
+def _cases() -> list[Any]:
+    cases = []
+    for path in sorted(HERE.glob("[!_]*.yaml")):
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for lang in spec.get("langs", LANGS):
+            cases.append(pytest.param(path, lang, id=f"{path.stem}-{lang}"))
+    return cases
+
+
+def _for(value: Any, lang: str) -> Any:
+    """A value given once for all languages, or per language."""
+    if isinstance(value, dict) and set(value) <= set(LANGS):
+        return value.get(lang)
+    return value
+
+
+def _expand(turns: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for turn in turns:
+        if "include" in turn:
+            out.extend(_expand(FRAGMENTS[turn["include"]]))
+        else:
+            out.append(turn)
+    return out
+
+
+async def _act(bot: Bot, client: Client, turn: dict[str, Any], lang: str) -> Said:
+    if "say" in turn:
+        return await client.send(str(_for(turn["say"], lang)))
+    if "tap" in turn:
+        return await client.tap(str(turn["tap"]))
+    if "replay" in turn:
+        return await client.replay()
+    if "wait" in turn:
+        return await client.wait(float(turn["wait"]))
+    if "restart" in turn:
+        bot.restart()
+        return Said()
+    raise AssertionError(f"unknown turn {turn}")
+
+
+def _check(said: Said, turn: dict[str, Any], lang: str, where: str) -> None:
+    if "keys" in turn:
+        assert said.keys == turn["keys"], f"{where}: said {said.keys}\n{said.text}"
+    if "buttons" in turn:
+        values = [value for _, value in said.buttons]
+        assert values == turn["buttons"], f"{where}: buttons {values}"
+    for text in _for(turn.get("contains", []), lang) or []:
+        assert str(text) in said.text, f"{where}: {text!r} not in\n{said.text}"
+    for text in _for(turn.get("absent", []), lang) or []:
+        assert str(text) not in said.text, f"{where}: {text!r} in\n{said.text}"
+    if "attachments" in turn:
+        assert len(said.attachments) == turn["attachments"], f"{where}: attachments"
+
+
+@pytest.mark.parametrize(("path", "lang"), _cases())
+async def test_conversation(path: Path, lang: str, tmp_path: Path) -> None:
+    spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    bot = Bot(tmp_path, review_seconds=spec.get("review_seconds", 10.0))
+    client = bot.client(locale=lang)
+    for number, turn in enumerate(_expand(spec["turns"]), 1):
+        where = f"{path.name} turn {number} {turn}"
+        said = await _act(bot, client, turn, lang)
+        _check(said, turn, lang, where)
+        assert "{{" not in said.text and "{%" not in said.text, where
+    after = spec.get("after", {})
+    if "requests" in after:
+        assert len(bot.app.store.requests()) == after["requests"]
+    transcript = "\n".join(text for _, text in bot.app.store.transcript("test", client.user))
+    for text in after.get("transcript_absent", []):
+        assert str(text) not in transcript, f"{text!r} was stored"
