@@ -11,7 +11,7 @@ from bot.engine.events import Attachment, Button, Effect, Reply
 from bot.engine.expressions import evaluate
 from bot.engine.state import ConversationState, TrackedRequest
 from bot.engine.steps import Step
-from bot.validation import Result, inspect
+from bot.validation import Result, inspect, normalize
 
 if TYPE_CHECKING:
     from bot.engine.engine import Engine
@@ -161,7 +161,7 @@ class Turn:
         if wanted.isdigit() and 1 <= int(wanted) <= len(options):
             return values[int(wanted) - 1]
         catalog = self.engine.catalog
-        labels = [(v, self.text(label).lower(), label) for v, label in options]
+        labels = [(v, normalize(self.text(label)).lower(), label) for v, label in options]
         for v, label_text, label in labels:
             if wanted in (v.lower(), label_text) or wanted in catalog.words(f"{label}.words"):
                 return v

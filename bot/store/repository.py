@@ -175,9 +175,19 @@ class Tx:
             )
 
     def finish(self, outbox_id: int) -> None:
-        self.connection.execute(
-            update(OUTBOX).where(OUTBOX.c.id == outbox_id).values(done_at=self.now)
-        )
+        """Mark an outbox row done; an effect's secret params (one-time codes) are wiped."""
+        raw = self.connection.execute(
+            select(OUTBOX.c.payload).where(OUTBOX.c.id == outbox_id)
+        ).scalar()
+        values: dict[str, Any] = {"done_at": self.now}
+        payload = json.loads(raw) if raw else {}
+        if payload.get("secret"):
+            params = payload.get("params", {})
+            payload["params"] = {
+                k: ("[removed]" if k in payload["secret"] else v) for k, v in params.items()
+            }
+            values["payload"] = json.dumps(payload, ensure_ascii=False)
+        self.connection.execute(update(OUTBOX).where(OUTBOX.c.id == outbox_id).values(**values))
 
     def flow_source(self, flow: str, version: str) -> str | None:
         return self.connection.execute(

@@ -1,0 +1,140 @@
+"""Scripted ``posbot chat`` runs: the demo merchants, typed the way merchants type, in both
+languages, through the real command (its own process, its own SQLite file)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CODE = "135790"
+
+SCRIPTS = {
+    # merchant 1, clean: full-width digits, spaces, dashes, +86, answers by text and by number
+    "clean-zh": (
+        "zh",
+        [
+            "/start",
+            "注销终端",
+            "１０２１０００５８１２０００１",
+            "lkl8a 230 1234",
+            "+86 138 0013 8000",
+            "确认无误",
+            CODE,
+            "已完成",
+            "已完成",
+            "已完成",
+            "1",
+            "1",
+            "已完成",
+            "更换服务商",
+            "确认提交",
+        ],
+        ["申请已提交，编号 SBX-2026-000100", "已办理完成"],
+    ),
+    "clean-en": (
+        "en",
+        [
+            "hello",
+            "1",
+            "1021 0005 8120 001",
+            "LKL8A2301234",
+            "0086 13800138000",
+            "yes",
+            CODE,
+            "done",
+            "done",
+            "done",
+            "done",
+            "done",
+            "done",
+            "1",
+            "submit",
+        ],
+        ["Your request is filed: SBX-2026-000100", "is complete"],
+    ),
+    # merchant 2 owes money: it is shown and must be acknowledged before anything else
+    "owes-zh": (
+        "zh",
+        [
+            "/deregister",
+            "102100058120002",
+            "PAXS90778899",
+            "139 0013 9000",
+            "1",
+            "已知悉，继续办理",
+            CODE,
+            "1",
+            "1",
+            "1",
+            "1",
+            "1",
+            "1",
+            "2",
+            "1",
+        ],
+        ["¥1,280.50", "申请已提交", "已办理完成"],
+    ),
+    "owes-en": (
+        "en",
+        [
+            "/deregister",
+            "102100058120002",
+            "paxs90778899",
+            "+86 139-0013-9000",
+            "1",
+            "Understood, continue",
+            CODE,
+            "1",
+            "1",
+            "1",
+            "1",
+            "1",
+            "1",
+            "2",
+            "1",
+        ],
+        ["CN¥1,280.50", "Your request is filed", "is complete"],
+    ),
+    # merchant 3 is already deregistered: told so with the old ticket, nothing is filed
+    "closed-zh": (
+        "zh",
+        ["/start", "1", "102100058120003", "NLD900112233", "13700137000", "1"],
+        ["该终端已经注销", "SBX-2026-000003"],
+    ),
+    "closed-en": (
+        "en",
+        ["/start", "1", "102100058120003", "nld900112233", "+8613700137000", "1"],
+        ["already deregistered", "SBX-2026-000003"],
+    ),
+}
+
+
+@pytest.mark.parametrize(("lang", "lines", "expected"), SCRIPTS.values(), ids=SCRIPTS.keys())
+def test_scripted_chat_reaches_the_outcome(
+    lang: str, lines: list[str], expected: list[str], tmp_path: Path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POSBOT_")}
+    env.update(
+        POSBOT_DATABASE_URL=f"sqlite:///{tmp_path / 'chat.db'}",
+        POSBOT_SANDBOX_CODE=CODE,
+        POSBOT_SANDBOX_REVIEW_SECONDS="0.1",
+        POSBOT_POLL_SECONDS="0.1",
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "chat", "--lang", lang, "--wait", "20"],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    for text in expected:
+        assert text in done.stdout, f"{text!r} not in the chat:\n{done.stdout}"
+    assert "Traceback" not in done.stdout + done.stderr

@@ -1,0 +1,167 @@
+"""The runtime around the engine: versions pinned per conversation, crashes and hiccups that
+must not lose a merchant's request, and the rules the effect runner enforces on its own."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from sqlalchemy import text
+
+from bot.engine.events import InboundEvent
+from bot.engine.state import ConversationState
+from bot.errors import ProviderUnavailable
+from bot.providers.base import Filing
+from bot.settings import PROJECT
+from bot.store.repository import CONVERSATION
+from tests.chat import CODE, Bot
+
+
+def state_of(bot: Bot, user: str) -> ConversationState:
+    with bot.app.store.engine.connect() as connection:
+        raw = connection.execute(CONVERSATION.select().where(CONVERSATION.c.user_id == user)).one()
+    return ConversationState.from_json(raw.state)
+
+
+async def test_a_conversation_keeps_the_flow_version_it_started_with(tmp_path: Path) -> None:
+    flows = tmp_path / "flows"
+    shutil.copytree(PROJECT / "flows", flows)
+    bot = Bot(tmp_path, flows_dir=flows)
+    old = bot.client("old")
+    await old.send("/deregister")
+    said = await old.send("102100058120001")
+    assert said.keys == ["ask.serial"]
+    started_on = state_of(bot, "old").flow_version
+
+    # the operator renames steps and drops the intro, then restarts the process
+    source = (flows / "termination.yaml").read_text(encoding="utf-8")
+    source = source.replace("id: serial", "id: terminal_serial").replace(
+        "edit: {merchant_id: merchant_id, serial: serial,",
+        "edit: {merchant_id: merchant_id, serial: terminal_serial,",
+    )
+    source = source.replace("  - id: intro\n    say: termination.intro\n", "")
+    (flows / "termination.yaml").write_text(source, encoding="utf-8")
+    bot.restart()
+
+    said = await old.send("LKL8A2301234")
+    assert said.keys == ["ask.phone"], "the old conversation is stranded"
+    assert state_of(bot, "old").flow_version == started_on
+
+    new = bot.client("new")
+    said = await new.send("/deregister")
+    assert said.keys == ["ask.merchant_id"]  # the new version has no intro
+    assert state_of(bot, "new").flow_version != started_on
+
+
+async def test_replies_not_yet_delivered_survive_a_restart(tmp_path: Path) -> None:
+    bot = Bot(tmp_path)
+    event = InboundEvent("test", "m", "k1", text="/start", locale="en")
+    await bot.app.runtime.receive(event)
+    bot.restart()  # the process died before the channel sent anything
+    pending = bot.app.runtime.outgoing("test", "m")
+    assert [key for item in pending for key in item.payload["keys"]] == [
+        "menu.welcome",
+        "menu.prompt",
+    ]
+
+
+async def test_a_broken_message_hands_over_to_a_person_and_keeps_the_data(tmp_path: Path) -> None:
+    bot = Bot(tmp_path)
+    client = bot.client()
+    await client.send("/deregister")
+    await client.send("102100058120001")
+    bot.app.engine.catalog.messages["zh_CN"]["ask.phone"] = "{{ no_such_variable }}"
+    bot.app.engine.catalog._templates.clear()
+    said = await client.send("LKL8A2301234")
+    assert said.keys == ["handoff.error"]
+    state = state_of(bot, client.user)
+    assert state.status == "waiting_agent"
+    assert state.slots["merchant_id"] == "102100058120001"
+    assert state.step == "serial"  # where it was: an agent can hand it back to the bot here
+
+
+async def test_a_provider_outage_hands_over_without_losing_anything(tmp_path: Path) -> None:
+    bot = Bot(tmp_path)
+    calls = 0
+
+    async def down(serial: str) -> None:
+        nonlocal calls
+        calls += 1
+        raise ProviderUnavailable("connection refused", retry_after=0)
+
+    bot.provider._do_find_terminal = down  # type: ignore[method-assign]
+    bot.app.runtime.runner.wait_max = 0
+    client = bot.client()
+    await client.send("/deregister")
+    for answer in ("102100058120001", "LKL8A2301234", "13800138000"):
+        await client.send(answer)
+    said = await client.tap("yes")
+    assert said.keys == ["verify.wait", "handoff.provider_down"]
+    assert calls == 3  # retried before giving up
+    assert state_of(bot, client.user).slots["phone"] == "+8613800138000"
+
+
+async def test_nothing_is_filed_without_a_fresh_code(tmp_path: Path) -> None:
+    bot = Bot(tmp_path)
+    runner = bot.app.runtime.runner
+    params = {
+        "idempotency_key": "k" * 32,
+        "kind": "deregister",
+        "merchant_id": "102100058120001",
+        "serial": "LKL8A2301234",
+        "phone": "+8613800138000",
+        "reason": "other",
+        "checklist": {},
+    }
+    assert await runner._submit(dict(params)) == ("refused", {"code": "not_verified"})
+    await bot.provider.send_code("102100058120001", "LKL8A2301234")
+    assert (await runner._check_code({**params, "code": CODE}))[0] == "ok"
+    outcome, data = await runner._submit(dict(params))
+    assert outcome == "filed" and data["ticket"]
+    with bot.app.store.transaction() as tx:  # what the service records with the outcome
+        conversation = tx.save(
+            None,
+            "test",
+            "m",
+            locale="en",
+            flow="termination",
+            flow_version="v",
+            step="submit",
+            status="active",
+            state="{}",
+        )
+        tx.record_filing(
+            conversation,
+            idempotency_key=data["idempotency_key"],
+            provider="sandbox",
+            kind="deregister",
+            merchant_id=data["merchant_id"],
+            serial=data["serial"],
+            ticket=data["ticket"],
+            status=data["state"],
+        )
+    bot.clock.advance(31 * 60)  # the verification window is over, but a replay still answers
+    assert (await runner._submit(dict(params)))[1]["ticket"] == data["ticket"]
+    other = Filing(**{**params, "idempotency_key": "j" * 32})  # type: ignore[arg-type]
+    assert (await runner._submit(vars(other)))[0] == "refused"
+
+
+async def test_the_one_time_code_is_not_kept_in_the_store(tmp_path: Path) -> None:
+    bot = Bot(tmp_path)
+    client = bot.client()
+    await client.send("/deregister")
+    for answer in ("102100058120001", "LKL8A2301234", "13800138000"):
+        await client.send(answer)
+    await client.tap("yes")
+    said = await client.send(CODE)
+    assert said.keys[0] == "code.ok"
+    with bot.app.store.engine.connect() as connection:
+        for table in ("conversation", "transcript", "outbox"):
+            dump = " ".join(str(row) for row in connection.execute(text(f"select * from {table}")))
+            assert CODE not in dump, f"the code is stored in {table}"
+
+
+def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
+    bot = Bot(tmp_path)
+    with bot.app.store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
