@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sys
 import time
 from pathlib import Path
@@ -33,14 +34,30 @@ def _say(text: str) -> None:
     console.print(text, markup=False)
 
 
+def _log_to_file(settings: Settings) -> None:
+    """The chat owns the terminal; logs (and the sandbox's texts) go to var/posbot.log."""
+    path = settings.log_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(
+        filename=path, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
 async def _chat(settings: Settings, user: str, lang: str | None, wait: float) -> None:
+    texts: list[str] = []  # the sandbox's texts to the phone, shown after the bot's replies
+
     def show_sms(phone: str, code: str) -> None:
         if settings.demo:
-            console.print(f"[dim]\\[sandbox SMS to {mask_phone(phone)}: {code}][/dim]")
+            texts.append(f"[sandbox SMS to {mask_phone(phone)}: {code}]")
 
     built = build(settings, provider=make_provider(settings, on_sms=show_sms))
     chat = TerminalChat(
-        built.runtime, user_id=user, locale=lang, write=_say, exports_dir=settings.exports_dir
+        built.runtime,
+        user_id=user,
+        locale=lang,
+        write=_say,
+        exports_dir=settings.exports_dir,
+        notices=texts,
     )
     if sys.stdin.isatty():
         await _interactive(chat, settings.poll_seconds)
@@ -91,7 +108,9 @@ def chat(
     wait: Annotated[float, typer.Option(help="scripted: seconds to follow status")] = 30.0,
 ) -> None:
     """Talk to the bot in this terminal (scripted when stdin is not a terminal)."""
-    asyncio.run(_chat(Settings(), user, lang, wait))
+    settings = Settings()
+    _log_to_file(settings)
+    asyncio.run(_chat(settings, user, lang, wait))
 
 
 @flows_app.command("check")

@@ -28,3 +28,4 @@ class Settings(BaseSettings):
     sandbox_code: str | None = Field(default=None, pattern=r"^\d{6}$")  # fixed code for scripts
     poll_seconds: float = Field(default=1.0, gt=0)
     exports_dir: Path = Path("var/exports")
+    log_file: Path = Path("var/posbot.log")

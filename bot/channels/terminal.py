@@ -24,12 +24,14 @@ class TerminalChat:
         locale: str | None,
         write: Callable[[str], None],
         exports_dir: Path,
+        notices: list[str] | None = None,
     ) -> None:
         self.runtime = runtime
         self.user_id = user_id
         self.locale = locale
         self.write = write
         self.exports_dir = exports_dir
+        self.notices = notices if notices is not None else []  # shown after the replies
         self._buttons: list[tuple[str, str]] = []  # (label, value) of the latest reply
 
     def event_for(self, line: str) -> InboundEvent:
@@ -76,6 +78,8 @@ class TerminalChat:
                 self.write(f"  📎 {self._save(attachment)}")
             self._buttons = buttons
         self.runtime.delivered(items)
+        while self.notices:
+            self.write(self.notices.pop(0))
 
     def _save(self, attachment: dict[str, str]) -> Path:
         self.exports_dir.mkdir(parents=True, exist_ok=True)
