@@ -19,7 +19,8 @@ from tenacity import (
 from bot.engine.events import InboundEvent
 from bot.errors import ProviderError, ProviderRejected, ProviderUnavailable
 from bot.providers.base import Balance, Filing, Provider
-from bot.store.repository import OutboxItem, Store, Verification
+from bot.store.repository import Store
+from bot.store.transaction import OutboxItem, Verification
 
 Result = tuple[str, dict[str, Any]]
 MAX_CODE_FAILURES = 5

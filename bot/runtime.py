@@ -1,6 +1,6 @@
 """The runtime: what turns the pure engine into a running bot.
 
-It hands inbound events to the service, runs the effects the outbox holds and feeds their
+It hands inbound events to the service, runs the effects each event committed and feeds their
 outcomes back, polls the provider for status changes of open requests, and hands pending
 replies to whoever delivers them (a channel)."""
 
@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from bot.effects import EffectRunner
 from bot.engine.events import InboundEvent
 from bot.providers.base import FINAL_STATES, Provider
-from bot.service import ConversationService, Handled
-from bot.store.repository import OutboxItem, Store
+from bot.service import ConversationService
+from bot.store.repository import Store
+from bot.store.transaction import OutboxItem
 
 log = logging.getLogger("posbot.runtime")
 
@@ -26,29 +27,22 @@ class Runtime:
         self.runner = runner
         self.provider = provider
         self.store = store
-        self._running: set[int] = set()
 
-    async def receive(self, event: InboundEvent) -> Handled:
-        """Handle one inbound event, then every effect it (transitively) asked for."""
+    async def receive(self, event: InboundEvent) -> list[OutboxItem]:
+        """Handle one inbound event and every effect it (transitively) asked for. Returns the
+        replies they committed, in order, for the channel to deliver (a duplicate: none)."""
         handled = self.service.handle(event)
-        if not handled.duplicate:
-            await self.run_effects()
-        return handled
+        messages = list(handled.messages)
+        for effect in handled.effects:
+            messages += await self.receive(await self.runner.run(effect))
+        return messages
 
-    async def run_effects(self) -> int:
-        """Run pending effects until none is left; returns how many ran."""
-        ran = 0
-        while True:
-            items = [i for i in self.store.pending("effect") if i.id not in self._running]
-            if not items:
-                return ran
-            for item in items:
-                self._running.add(item.id)
-                try:
-                    self.service.handle(await self.runner.run(item))
-                    ran += 1
-                finally:
-                    self._running.discard(item.id)
+    async def recover(self) -> int:
+        """Run effects a previous process committed but did not finish (it crashed)."""
+        pending = self.store.pending("effect", limit=10_000)
+        for effect in pending:
+            await self.receive(await self.runner.run(effect))
+        return len(pending)
 
     async def poll_statuses(self) -> int:
         """Ask the provider about every open request; push each change into its chat."""
@@ -80,6 +74,7 @@ class Runtime:
     def outgoing(
         self, channel: str, user_id: str | None = None, limit: int = 100
     ) -> list[OutboxItem]:
+        """Replies not yet delivered (after a restart, or pushed by a status change)."""
         return self.store.pending("message", channel=channel, user_id=user_id, limit=limit)
 
     def delivered(self, items: Sequence[OutboxItem]) -> None:

@@ -16,15 +16,17 @@ from bot.engine.engine import Engine, Outcome, UnknownFlowVersion
 from bot.engine.events import Effect, InboundEvent, Reply
 from bot.engine.loader import parse_flow
 from bot.engine.state import ConversationState
-from bot.store.repository import Store, Tx
+from bot.store.repository import Store
+from bot.store.transaction import OutboxItem, Tx
 
 
 @dataclass(frozen=True, slots=True)
 class Handled:
     duplicate: bool
     conversation_id: int | None = None
-    replies: list[Reply] = field(default_factory=list)
     state: ConversationState | None = None
+    messages: list[OutboxItem] = field(default_factory=list)  # replies, committed, to deliver
+    effects: list[OutboxItem] = field(default_factory=list)  # provider calls, committed, to run
 
 
 def idempotency_key(channel: str, user_id: str, run: int, params: Mapping[str, Any]) -> str:
@@ -101,14 +103,20 @@ class ConversationService:
             transcript += [("out", reply.text) for reply in outcome.replies]
             tx.add_transcript(conversation_id, transcript)
             self._record_side_facts(tx, conversation_id, event)
-            tx.enqueue(
+            queued = tx.enqueue(
                 conversation_id,
                 event.channel,
                 event.user_id,
                 [("message", reply_payload(r)) for r in outcome.replies]
                 + [("effect", effect_payload(e, event, new.run)) for e in outcome.effects],
             )
-        return Handled(False, conversation_id, outcome.replies, new)
+        return Handled(
+            False,
+            conversation_id,
+            new,
+            [item for item in queued if item.kind == "message"],
+            [item for item in queued if item.kind == "effect"],
+        )
 
     def _advance(self, tx: Tx, state: ConversationState | None, event: InboundEvent) -> Outcome:
         try:

@@ -63,10 +63,12 @@ class Bot:
 
     def __init__(self, tmp: Path, *, review_seconds: float = 10.0, **overrides: Any) -> None:
         self.clock = Clock()
-        self.provider = SandboxProvider(clock=self.clock, review_step_seconds=review_seconds,
-                                        fixed_code=CODE)
-        self.settings = Settings(database_url=f"sqlite:///{tmp / 'posbot.db'}",
-                                 _env_file=None, **overrides)  # type: ignore[call-arg]
+        self.provider = SandboxProvider(
+            clock=self.clock, review_step_seconds=review_seconds, fixed_code=CODE
+        )
+        self.settings = Settings(
+            database_url=f"sqlite:///{tmp / 'posbot.db'}", _env_file=None, **overrides
+        )  # type: ignore[call-arg]
         self.app = self._build()
 
     def _build(self) -> App:
@@ -91,13 +93,21 @@ class Client:
         self.last_event: InboundEvent | None = None
 
     async def send(self, text: str) -> Said:
-        return await self.deliver(InboundEvent("test", self.user, f"u{next(_keys)}", text=text,
-                                               locale=self.locale))
+        return await self.deliver(
+            InboundEvent("test", self.user, f"u{next(_keys)}", text=text, locale=self.locale)
+        )
 
     async def tap(self, value: str) -> Said:
-        return await self.deliver(InboundEvent("test", self.user, f"u{next(_keys)}",
-                                               kind="button", payload={"value": value},
-                                               locale=self.locale))
+        return await self.deliver(
+            InboundEvent(
+                "test",
+                self.user,
+                f"u{next(_keys)}",
+                kind="button",
+                payload={"value": value},
+                locale=self.locale,
+            )
+        )
 
     async def replay(self) -> Said:
         """The platform delivers the last update again (same dedup key)."""

@@ -13,7 +13,7 @@ from bot.engine.state import ConversationState
 from bot.errors import ProviderUnavailable
 from bot.providers.base import Filing
 from bot.settings import PROJECT
-from bot.store.repository import CONVERSATION
+from bot.store.tables import CONVERSATION
 from tests.chat import CODE, Bot
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 Status = Literal["active", "waiting_effect", "waiting_agent", "done"]
@@ -38,7 +38,13 @@ class ConversationState:
     requests: list[TrackedRequest] = field(default_factory=list)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+        # by hand: dataclasses.asdict deep-copies every slot, on every event
+        data = {name: getattr(self, name) for name in _FIELDS}
+        data["requests"] = [
+            {"ticket": r.ticket, "kind": r.kind, "state": r.state, "reason": r.reason}
+            for r in self.requests
+        ]
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, raw: str) -> ConversationState:
@@ -52,3 +58,6 @@ class ConversationState:
     @property
     def latest_request(self) -> TrackedRequest | None:
         return self.requests[-1] if self.requests else None
+
+
+_FIELDS = tuple(f.name for f in fields(ConversationState) if f.name != "requests")

@@ -12,37 +12,23 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, Engine, Table, delete, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import SQLModel
+from sqlalchemy import Engine, delete, func, select, update
 
-import bot.store.tables  # noqa: F401  (defines the tables on SQLModel.metadata)
-
-_TABLES = SQLModel.metadata.tables
-CONVERSATION: Table = _TABLES["conversation"]
-TRANSCRIPT: Table = _TABLES["transcript"]
-INBOUND: Table = _TABLES["inboundkey"]
-REQUEST: Table = _TABLES["request"]
-REQUEST_STATUS: Table = _TABLES["requeststatus"]
-OUTBOX: Table = _TABLES["outbox"]
-FLOW_VERSION: Table = _TABLES["flowversion"]
-VERIFICATION: Table = _TABLES["verification"]
+from bot.store.tables import (
+    CONVERSATION,
+    FLOW_VERSION,
+    INBOUND,
+    OUTBOX,
+    REQUEST,
+    TRANSCRIPT,
+)
+from bot.store.transaction import OutboxItem, Tx
 
 Clock = Callable[[], datetime]
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxItem:
-    id: int
-    conversation_id: int
-    kind: str
-    channel: str
-    user_id: str
-    payload: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,244 +39,6 @@ class OpenRequest:
     reason: str | None
     channel: str
     user_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class Verification:
-    failures: int = 0
-    locked_until: datetime | None = None
-    verified_until: datetime | None = None
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    # SQLite hands datetimes back without their zone; we only ever store UTC
-    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
-
-
-def _new_id(result: CursorResult[Any]) -> int:
-    key = result.inserted_primary_key
-    assert key is not None
-    return int(key[0])
-
-
-class Tx:
-    """What one event may change, inside its transaction."""
-
-    def __init__(self, connection: Connection, now: datetime) -> None:
-        self.connection = connection
-        self.now = now
-
-    def _insert_ignore(self, table: Table, values: dict[str, Any]) -> bool:
-        dialect = self.connection.dialect.name
-        module: Any = postgresql if dialect == "postgresql" else sqlite
-        statement = module.insert(table).values(**values).on_conflict_do_nothing()
-        return bool(self.connection.execute(statement).rowcount)
-
-    def claim(self, channel: str, key: str) -> bool:
-        """Record an inbound event's dedup key; False when it was seen before."""
-        return self._insert_ignore(
-            INBOUND, {"channel": channel, "key": key, "created_at": self.now}
-        )
-
-    def load(self, channel: str, user_id: str) -> tuple[int, str] | None:
-        query = select(CONVERSATION.c.id, CONVERSATION.c.state).where(
-            CONVERSATION.c.channel == channel, CONVERSATION.c.user_id == user_id
-        )
-        if self.connection.dialect.name == "postgresql":
-            query = query.with_for_update()
-        row = self.connection.execute(query).first()
-        return None if row is None else (row[0], row[1])
-
-    def save(
-        self,
-        conversation_id: int | None,
-        channel: str,
-        user_id: str,
-        *,
-        locale: str,
-        flow: str,
-        flow_version: str,
-        step: str,
-        status: str,
-        state: str,
-    ) -> int:
-        values = {
-            "locale": locale,
-            "flow": flow,
-            "flow_version": flow_version,
-            "step": step,
-            "status": status,
-            "state": state,
-            "updated_at": self.now,
-        }
-        if conversation_id is not None:
-            self.connection.execute(
-                update(CONVERSATION).where(CONVERSATION.c.id == conversation_id).values(**values)
-            )
-            return conversation_id
-        result = self.connection.execute(
-            insert(CONVERSATION).values(
-                channel=channel, user_id=user_id, created_at=self.now, **values
-            )
-        )
-        return _new_id(result)
-
-    def add_transcript(self, conversation_id: int, rows: Sequence[tuple[str, str]]) -> None:
-        if rows:
-            self.connection.execute(
-                insert(TRANSCRIPT),
-                [
-                    {
-                        "conversation_id": conversation_id,
-                        "direction": direction,
-                        "text": text,
-                        "created_at": self.now,
-                    }
-                    for direction, text in rows
-                ],
-            )
-
-    def enqueue(
-        self,
-        conversation_id: int,
-        channel: str,
-        user_id: str,
-        items: Sequence[tuple[str, dict[str, Any]]],
-    ) -> None:
-        if items:
-            self.connection.execute(
-                insert(OUTBOX),
-                [
-                    {
-                        "conversation_id": conversation_id,
-                        "kind": kind,
-                        "channel": channel,
-                        "user_id": user_id,
-                        "payload": json.dumps(payload, ensure_ascii=False),
-                        "created_at": self.now,
-                        "attempts": 0,
-                    }
-                    for kind, payload in items
-                ],
-            )
-
-    def finish(self, outbox_id: int) -> None:
-        """Mark an outbox row done; an effect's secret params (one-time codes) are wiped."""
-        raw = self.connection.execute(
-            select(OUTBOX.c.payload).where(OUTBOX.c.id == outbox_id)
-        ).scalar()
-        values: dict[str, Any] = {"done_at": self.now}
-        payload = json.loads(raw) if raw else {}
-        if payload.get("secret"):
-            params = payload.get("params", {})
-            payload["params"] = {
-                k: ("[removed]" if k in payload["secret"] else v) for k, v in params.items()
-            }
-            values["payload"] = json.dumps(payload, ensure_ascii=False)
-        self.connection.execute(update(OUTBOX).where(OUTBOX.c.id == outbox_id).values(**values))
-
-    def flow_source(self, flow: str, version: str) -> str | None:
-        return self.connection.execute(
-            select(FLOW_VERSION.c.source).where(
-                FLOW_VERSION.c.flow == flow, FLOW_VERSION.c.version == version
-            )
-        ).scalar()
-
-    def record_filing(
-        self,
-        conversation_id: int,
-        *,
-        idempotency_key: str,
-        provider: str,
-        kind: str,
-        merchant_id: str,
-        serial: str,
-        ticket: str,
-        status: str,
-    ) -> None:
-        existing = self.connection.execute(
-            select(REQUEST.c.id).where(REQUEST.c.idempotency_key == idempotency_key)
-        ).scalar()
-        if existing is not None:
-            return
-        result = self.connection.execute(
-            insert(REQUEST).values(
-                conversation_id=conversation_id,
-                idempotency_key=idempotency_key,
-                provider=provider,
-                kind=kind,
-                merchant_id=merchant_id,
-                serial=serial,
-                ticket=ticket,
-                status=status,
-                created_at=self.now,
-                updated_at=self.now,
-            )
-        )
-        self.connection.execute(
-            insert(REQUEST_STATUS).values(
-                request_id=_new_id(result),
-                status=status,
-                created_at=self.now,
-            )
-        )
-
-    def filed(self, idempotency_key: str) -> tuple[str, str] | None:
-        """(ticket, status) of the request filed under ``idempotency_key``, if any."""
-        row = self.connection.execute(
-            select(REQUEST.c.ticket, REQUEST.c.status).where(
-                REQUEST.c.idempotency_key == idempotency_key
-            )
-        ).first()
-        return None if row is None else (row[0], row[1])
-
-    def record_status(self, ticket: str, status: str, reason: str | None) -> bool:
-        """Move a request to ``status``; False when it already was there."""
-        row = self.connection.execute(
-            select(REQUEST.c.id, REQUEST.c.status, REQUEST.c.reason).where(
-                REQUEST.c.ticket == ticket
-            )
-        ).first()
-        if row is None or (row.status, row.reason) == (status, reason):
-            return False
-        self.connection.execute(
-            update(REQUEST)
-            .where(REQUEST.c.id == row.id)
-            .values(status=status, reason=reason, updated_at=self.now)
-        )
-        self.connection.execute(
-            insert(REQUEST_STATUS).values(
-                request_id=row.id, status=status, reason=reason, created_at=self.now
-            )
-        )
-        return True
-
-    def verification(self, merchant_id: str, serial: str) -> Verification:
-        row = self.connection.execute(
-            select(VERIFICATION).where(
-                VERIFICATION.c.merchant_id == merchant_id, VERIFICATION.c.serial == serial
-            )
-        ).first()
-        if row is None:
-            return Verification()
-        return Verification(row.failures, _aware(row.locked_until), _aware(row.verified_until))
-
-    def set_verification(self, merchant_id: str, serial: str, record: Verification) -> None:
-        self.connection.execute(
-            delete(VERIFICATION).where(
-                VERIFICATION.c.merchant_id == merchant_id, VERIFICATION.c.serial == serial
-            )
-        )
-        self.connection.execute(
-            insert(VERIFICATION).values(
-                merchant_id=merchant_id,
-                serial=serial,
-                failures=record.failures,
-                locked_until=record.locked_until,
-                verified_until=record.verified_until,
-                updated_at=self.now,
-            )
-        )
 
 
 class Store:
@@ -344,7 +92,7 @@ class Store:
     def save_flow_versions(self, flows: Sequence[tuple[str, str, str]]) -> None:
         with self.transaction() as tx:
             for flow, version, source in flows:
-                tx._insert_ignore(
+                tx.insert_ignore(
                     FLOW_VERSION,
                     {"flow": flow, "version": version, "source": source, "created_at": tx.now},
                 )

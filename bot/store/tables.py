@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -97,3 +97,14 @@ class Verification(SQLModel, table=True):
     locked_until: datetime | None = None
     verified_until: datetime | None = None  # a filing needs a code checked within this window
     updated_at: datetime
+
+
+# the Core tables behind the models, for the repository's statements
+CONVERSATION: Table = SQLModel.metadata.tables["conversation"]
+TRANSCRIPT: Table = SQLModel.metadata.tables["transcript"]
+INBOUND: Table = SQLModel.metadata.tables["inboundkey"]
+REQUEST: Table = SQLModel.metadata.tables["request"]
+REQUEST_STATUS: Table = SQLModel.metadata.tables["requeststatus"]
+OUTBOX: Table = SQLModel.metadata.tables["outbox"]
+FLOW_VERSION: Table = SQLModel.metadata.tables["flowversion"]
+VERIFICATION: Table = SQLModel.metadata.tables["verification"]
