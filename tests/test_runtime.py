@@ -165,3 +165,30 @@ def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
     bot = Bot(tmp_path)
     with bot.app.store.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+async def test_a_second_confirm_while_filing_files_nothing_more(tmp_path: Path) -> None:
+    bot = Bot(tmp_path)
+    client = bot.client()
+    await client.send("/deregister")
+    for answer in ("102100058120001", "LKL8A2301234", "13800138000"):
+        await client.send(answer)
+    await client.tap("yes")
+    await client.send(CODE)
+    for _ in range(6):
+        await client.tap("done")
+    await client.tap("other")
+    service = bot.app.runtime.service
+    # the merchant taps "submit" twice before the provider answers the first
+    first = service.handle(
+        InboundEvent("test", client.user, "tap-1", kind="button", payload={"value": "yes"})
+    )
+    second = service.handle(
+        InboundEvent("test", client.user, "tap-2", kind="button", payload={"value": "yes"})
+    )
+    assert [k for m in second.messages for k in m.payload["keys"]] == ["system.busy"]
+    assert len(first.effects) == 1 and second.effects == []
+    for effect in first.effects:
+        await bot.app.runtime.receive(await bot.app.runtime.runner.run(effect))
+    assert bot.provider.filings == 1
+    assert len(bot.app.store.requests()) == 1

@@ -15,11 +15,13 @@ from bot.engine.events import Effect, InboundEvent, Reply
 from bot.engine.flow import FlowSet
 from bot.engine.intents import ALWAYS, INTENTS, reprompt
 from bot.engine.state import ConversationState
+from bot.engine.steps.ask import SENSITIVE_MARK
 from bot.engine.turn import FlowLoop, Turn
 from bot.i18n import Catalog, resolve_locale
 from bot.validation import Validator, normalize, redact_all
 
 MAX_TEXT = 4000  # what we keep of a message; validators refuse long input on their own
+WHILE_WAITING = frozenset({"cancel", "status"})  # words that work while a person is awaited
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,21 +109,26 @@ class Engine:
         text = normalize(event.text)[:MAX_TEXT]
         turn.inbound_text = text
         value = event.payload.get("value") if event.kind == "button" else None
-        # a tapped button is only ever an intent when its value is a command
-        intent = self._intent(text if value is None else str(value), words=value is None)
         state = turn.state
+        # a tapped button is an intent only when its value is a command; while a person is
+        # awaited, plain words are for that person ("hello" must not leave the queue)
+        intent = self._intent(text if value is None else str(value), words=value is None)
+        if intent and state.status == "waiting_agent" and not text.startswith("/"):
+            intent = intent if intent[0] in WHILE_WAITING else None
+        waiting = "system.busy" if state.status == "waiting_effect" else "handoff.waiting"
         if intent is not None:
             name, arg = intent
             if name not in ALWAYS and state.status in ("waiting_effect", "waiting_agent"):
-                turn.say("system.busy" if state.status == "waiting_effect" else "handoff.waiting")
+                turn.say(waiting)
             else:
                 self.run_intent(turn, name, arg)
         elif fresh:
             INTENTS["start"](turn, "")
-        elif state.status == "waiting_agent":
-            turn.say("handoff.waiting")
-        elif state.status == "waiting_effect":
-            turn.say("system.busy")
+        elif state.status in ("waiting_effect", "waiting_agent"):
+            if not turn.shield(text):
+                turn.say(waiting)
+            if getattr(turn.step, "sensitive", False):
+                turn.inbound_text = SENSITIVE_MARK  # typed at a code question: never stored
         elif getattr(turn.step, "shields_itself", False) or not turn.shield(text):
             turn.step.handle(turn, text, None if value is None else str(value))
 

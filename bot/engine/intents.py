@@ -40,6 +40,8 @@ def restart(turn: Turn, arg: str) -> None:
 
 
 def back(turn: Turn, arg: str) -> None:
+    if turn.step.on_back(turn):
+        return
     history = turn.state.history
     while history:
         previous = history.pop()

@@ -28,7 +28,8 @@ class ConversationState:
     status: Status = "active"
     slots: dict[str, Any] = field(default_factory=dict)
     entry: dict[str, Any] = field(default_factory=dict)  # slots the flow was started with
-    retries: dict[str, int] = field(default_factory=dict)
+    retries: dict[str, int] = field(default_factory=dict)  # typing mistakes, per question
+    failures: dict[str, int] = field(default_factory=dict)  # provider refusals; survive restarts
     history: list[str] = field(default_factory=list)
     cursor: dict[str, Any] = field(default_factory=dict)  # step-local progress
     return_to: str | None = None  # the confirm step a correction goes back to

@@ -94,7 +94,7 @@ class Turn:
         state = self.state
         state.flow, state.flow_version = flow.id, flow.version
         state.slots, state.entry = dict(entry), dict(entry)
-        state.history, state.cursor = [], {}
+        state.history, state.retries, state.cursor = [], {}, {}
         state.return_to = state.awaiting = None
         state.run += 1
         state.step = flow.start

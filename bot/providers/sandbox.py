@@ -115,6 +115,7 @@ class SandboxProvider(Provider):
         self._by_key: dict[str, str] = {}  # idempotency key -> ticket
         self._open: dict[str, str] = {}  # serial -> ticket of its non-final request
         self._seq = FIRST_SEQ
+        self.filings = 0  # requests filed through submit (a replayed key is not one)
         for terminal in DEMO_TERMINALS:
             self.add_terminal(terminal, DEMO_BALANCES.get(terminal.serial))
             if terminal.closed_ticket:  # a past request, so its status can still be read
@@ -248,6 +249,7 @@ class SandboxProvider(Provider):
             )
         ticket = f"SBX-{time.gmtime().tm_year}-{self._seq:06d}"
         self._seq += 1
+        self.filings += 1
         self._requests[ticket] = _Request(ticket, filing.kind, serial, self._clock())
         self._by_key[filing.idempotency_key] = ticket
         self._open[serial] = ticket

@@ -27,6 +27,7 @@ class Action(Step):
     retry_on: tuple[str, ...] = ()  # outcomes that count as a failed try (e.g. no_match)
     retries: int | None = None  # failed tries allowed; the flow's default when unset
     on_exhausted: str | None = None  # where to go after them; a handoff when unset
+    seal_on: tuple[str, ...] = ()  # outcomes after which /back cannot return before this step
 
     def enter(self, turn: Turn) -> None:
         if self.wait:
@@ -47,10 +48,12 @@ class Action(Step):
             turn.state.slots[self.save_as] = data
         if self.call == "submit" and outcome == "filed":
             turn.track_request(data["ticket"], str(turn.state.slots.get("kind", "")), data["state"])
+        if outcome in self.seal_on:
+            turn.state.history = []  # /back cannot reopen what is done (verified, filed)
         if outcome in self.retry_on:
             # failed tries survive /restart: guessing a merchant's details is not free
-            tries = turn.state.retries.get(self.id, 0) + 1
-            turn.state.retries[self.id] = tries
+            tries = turn.state.failures.get(self.id, 0) + 1
+            turn.state.failures[self.id] = tries
             if tries >= (self.retries if self.retries is not None else turn.flow.retries):
                 if self.on_exhausted:
                     turn.goto(self.on_exhausted)
@@ -58,7 +61,7 @@ class Action(Step):
                     turn.handoff("retries", "handoff.retries")
                 return
         else:
-            turn.state.retries.pop(self.id, None)
+            turn.state.failures.pop(self.id, None)
         turn.goto(self.on.get(outcome) or self.otherwise or turn.next_of(self))
 
     def targets(self) -> Iterator[str]:

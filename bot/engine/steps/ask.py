@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from bot.engine.steps.base import Step
-from bot.validation import Invalid
+from bot.validation import Invalid, inspect
 
 if TYPE_CHECKING:
     from bot.engine.turn import Turn
@@ -30,15 +30,22 @@ class Ask(Step):
         turn.say(self.prompt)
 
     def handle(self, turn: Turn, text: str, value: str | None) -> None:
-        result = turn.validate(self.validator, value or text)
         if self.sensitive:
             turn.inbound_text = SENSITIVE_MARK
+        # words around a code or a password are never an answer ("my password is hunter22"
+        # would pass as a serial); a bare number is judged by the validator first, since a
+        # merchant number may happen to pass the card check
+        finding = None if self.sensitive else inspect(text)
+        if finding is not None and finding.kinds - {"card"}:
+            turn.shield(text)
+            return
+        result = turn.validate(self.validator, value or text)
         if not isinstance(result, Invalid):
             turn.state.retries.pop(self.id, None)
             turn.state.slots[self.slot] = result.value
             turn.goto(turn.return_target() or turn.next_of(self))
             return
-        if turn.shield(text):
+        if finding is not None and turn.shield(text):
             return
         params: dict[str, Any] = dict(result.params)
         tries = turn.state.retries.get(self.id, 0) + 1

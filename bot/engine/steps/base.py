@@ -36,6 +36,10 @@ class Step(BaseModel):
         if self.interactive and turn.state.status == "active":
             self.enter(turn)
 
+    def on_back(self, turn: Turn) -> bool:
+        """/back said here; True when the step went back within itself."""
+        return False
+
     def on_result(self, turn: Turn, outcome: str, data: dict[str, Any]) -> None:
         """An effect this step asked for came back."""
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from bot.engine.events import Attachment
 from bot.engine.steps.base import Step
 
 if TYPE_CHECKING:
@@ -74,9 +76,22 @@ class Checklist(Step):
         turn.say(item.how)
         self._ask(turn)
 
+    def on_back(self, turn: Turn) -> bool:
+        cursor = turn.state.cursor
+        if turn.state.status != "active" or cursor.get("at", 0) == 0:
+            return False
+        cursor["at"] -= 1  # the previous item, asked again; its answer will be replaced
+        cursor.pop("skipping", None)
+        self._ask(turn)
+        return True
+
     def on_result(self, turn: Turn, outcome: str, data: dict[str, Any]) -> None:
         if outcome == "exported":
-            turn.say("checklist.exported", attachments=data.get("files", ()))
+            files = [
+                Attachment(f["name"], f["content_type"], base64.b64decode(f["data"]))
+                for f in data.get("files", ())
+            ]
+            turn.say("checklist.exported", attachments=files)
         else:
             turn.say("checklist.export_unavailable")
         self._ask(turn)

@@ -1,0 +1,84 @@
+"""``make bench``: posbot's whole conversation at N concurrent merchants, beside a plain
+aiogram bot doing the same conversation in memory. The last line is JSON for scripts.
+
+    python -m bench [--merchants 100,1000] [--workdir var/bench] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import io
+import json
+import pstats
+import statistics
+import sys
+from pathlib import Path
+
+from bench.aiogram_bot import run_aiogram
+from bench.memory import idle_conversation_kb
+from bench.posbot_load import Run, run_posbot, typed_like_a_merchant
+from bot.providers.sandbox import SandboxProvider
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
+
+
+async def measure(merchants: int, workdir: Path, profile: bool) -> dict[str, object]:
+    profiler = cProfile.Profile() if profile else None
+    if profiler:
+        profiler.enable()
+    run: Run = await run_posbot(workdir, merchants)
+    if profiler:
+        profiler.disable()
+    if run.failures:
+        raise SystemExit("posbot failed:\n" + "\n".join(run.failures[:10]))
+    scripts = [typed_like_a_merchant(t) for t in SandboxProvider().generate_terminals(merchants)]
+    aio_messages, aio_seconds = await run_aiogram(scripts)
+    aiogram_per_second = aio_messages / aio_seconds
+    idle_kb = await idle_conversation_kb(workdir / "idle", merchants)
+    ms = [latency * 1000 for latency in run.latencies]
+    figures = {
+        "merchants": merchants,
+        "messages": run.messages,
+        "tickets": len(run.tickets),
+        "posbot_msg_s": round(run.per_second, 1),
+        "aiogram_msg_s": round(aiogram_per_second, 1),
+        "ratio": round(run.per_second / aiogram_per_second, 3),
+        "p50_ms": round(statistics.median(ms), 3),
+        "p95_ms": round(percentile(ms, 0.95), 3),
+        "p99_ms": round(percentile(ms, 0.99), 3),
+        "db_kb": run.db_bytes // 1024,
+        "rss_kb_per_idle_conversation": round(idle_kb, 3),
+    }
+    print(
+        f"{merchants:>6} merchants  {run.messages:>7} messages  "
+        f"posbot {run.per_second:8.1f} msg/s  aiogram {aiogram_per_second:8.1f} msg/s  "
+        f"ratio {figures['ratio']:.2f}  p50 {figures['p50_ms']:.2f} ms  "
+        f"p95 {figures['p95_ms']:.2f} ms  p99 {figures['p99_ms']:.2f} ms  "
+        f"db {figures['db_kb']} KB  idle {idle_kb:.2f} KB/conversation"
+    )
+    if profiler:
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(12)
+        print(out.getvalue())
+    return figures
+
+
+async def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--merchants", default="100,1000", help="comma-separated N values")
+    parser.add_argument("--workdir", type=Path, default=Path("var/bench"))
+    parser.add_argument("--profile", action="store_true", help="print posbot's top costs")
+    args = parser.parse_args(argv)
+    results = [await measure(int(n), args.workdir, args.profile) for n in args.merchants.split(",")]
+    last = results[-1]
+    print(json.dumps({**last, "runs": results}, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main(sys.argv[1:])))
