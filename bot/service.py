@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,42 +74,64 @@ class ConversationService:
         self.provider = provider
 
     def handle(self, event: InboundEvent) -> Handled:
+        """One event in its own transaction."""
+        result = self.handle_batch([event])[0]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def handle_batch(self, events: Sequence[InboundEvent]) -> list[Handled | Exception]:
+        """Several events (of any conversations, in order) in one transaction, each inside its
+        own savepoint: one commit — one fsync — for all of them (group commit). An event that
+        fails is rolled back alone and gets its exception; nothing is visible before the
+        commit, so no reply goes out before what caused it is durable."""
+        results: list[Handled | Exception] = []
         with self.store.transaction() as tx:
-            if not tx.claim(event.channel, event.dedup_key):
-                return Handled(duplicate=True)
-            loaded = tx.load(event.channel, event.user_id)
-            state = None if loaded is None else ConversationState.from_json(loaded[1])
-            outcome = self._advance(tx, state, event)
-            if outcome.error:
-                log.error(
-                    "conversation %s/%s handed to a person: %s",
-                    event.channel,
-                    event.user_id,
-                    outcome.error,
-                )
-            new = outcome.state
-            conversation_id = tx.save(
-                None if loaded is None else loaded[0],
+            for event in events:
+                try:
+                    with tx.savepoint():
+                        results.append(self._handle(tx, event))
+                except Exception as exc:  # one bad event must not take the batch down
+                    log.exception("event %s/%s failed", event.channel, event.dedup_key)
+                    results.append(exc)
+        return results
+
+    def _handle(self, tx: Tx, event: InboundEvent) -> Handled:
+        if not tx.claim(event.channel, event.dedup_key):
+            return Handled(duplicate=True)
+        loaded = tx.load(event.channel, event.user_id)
+        state = None if loaded is None else ConversationState.from_json(loaded[1])
+        outcome = self._advance(tx, state, event)
+        if outcome.error:
+            log.error(
+                "conversation %s/%s handed to a person: %s",
                 event.channel,
                 event.user_id,
-                locale=new.locale,
-                flow=new.flow,
-                flow_version=new.flow_version,
-                step=new.step,
-                status=new.status,
-                state=new.to_json(),
+                outcome.error,
             )
-            transcript = [] if outcome.inbound_text is None else [("in", outcome.inbound_text)]
-            transcript += [("out", reply.text) for reply in outcome.replies]
-            tx.add_transcript(conversation_id, transcript)
-            self._record_side_facts(tx, conversation_id, event)
-            queued = tx.enqueue(
-                conversation_id,
-                event.channel,
-                event.user_id,
-                [("message", reply_payload(r)) for r in outcome.replies]
-                + [("effect", effect_payload(e, event, new.run)) for e in outcome.effects],
-            )
+        new = outcome.state
+        conversation_id = tx.save(
+            None if loaded is None else loaded[0],
+            event.channel,
+            event.user_id,
+            locale=new.locale,
+            flow=new.flow,
+            flow_version=new.flow_version,
+            step=new.step,
+            status=new.status,
+            state=new.to_json(),
+        )
+        transcript = [] if outcome.inbound_text is None else [("in", outcome.inbound_text)]
+        transcript += [("out", reply.text) for reply in outcome.replies]
+        tx.add_transcript(conversation_id, transcript)
+        self._record_side_facts(tx, conversation_id, event)
+        queued = tx.enqueue(
+            conversation_id,
+            event.channel,
+            event.user_id,
+            [("message", reply_payload(r)) for r in outcome.replies]
+            + [("effect", effect_payload(e, event, new.run)) for e in outcome.effects],
+        )
         return Handled(
             False,
             conversation_id,

@@ -125,10 +125,11 @@ class Engine:
         elif fresh:
             INTENTS["start"](turn, "")
         elif state.status in ("waiting_effect", "waiting_agent"):
-            if not turn.shield(text):
-                turn.say(waiting)
             if getattr(turn.step, "sensitive", False):
                 turn.inbound_text = SENSITIVE_MARK  # typed at a code question: never stored
+                turn.say(waiting)
+            elif not turn.shield(text):
+                turn.say(waiting)
         elif getattr(turn.step, "shields_itself", False) or not turn.shield(text):
             turn.step.handle(turn, text, None if value is None else str(value))
 

@@ -9,7 +9,8 @@ SQLAlchemy Core on the same connection, inside the same transaction."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -95,6 +96,18 @@ class Tx:
         self.cursor = connection.connection.cursor()
         utc = now.astimezone(UTC)
         self.stamp: Any = utc if dialect == "postgresql" else utc.strftime(SQLITE_TIME)
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Undo everything inside on an exception, and only that."""
+        self.cursor.execute("SAVEPOINT event")
+        try:
+            yield
+        except BaseException:
+            self.cursor.execute("ROLLBACK TO SAVEPOINT event")
+            self.cursor.execute("RELEASE SAVEPOINT event")
+            raise
+        self.cursor.execute("RELEASE SAVEPOINT event")
 
     # -- the hot path: every inbound event ---------------------------------------------------
 

@@ -152,6 +152,8 @@ def phone(region: str = "CN") -> Validator:
             return Invalid("invalid.phone.unparseable")
         if not (phonenumbers.is_possible_number(number) and phonenumbers.is_valid_number(number)):
             return Invalid("invalid.phone.invalid")
+        if phonenumbers.region_code_for_number(number) != region:
+            return Invalid("invalid.phone.region")  # a registered phone is a local one
         if phonenumbers.number_type(number) not in _MOBILE_TYPES:
             return Invalid("invalid.phone.not_mobile")
         return Valid(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
@@ -159,13 +161,21 @@ def phone(region: str = "CN") -> Validator:
     return validate
 
 
+_DIGIT_RUNS = re.compile(r"\d+", re.ASCII)
+
+
 def otp(text: str) -> Result:
     """A one-time code sent by the bot: exactly six digits."""
     if len(text) > MAX_INPUT:
         return _too_long()
-    value = compact(_strip_colon_label(normalize(text)))
+    plain = _strip_colon_label(normalize(text))
+    value = compact(plain)
     if _OTP.fullmatch(value) is None:
-        return Invalid("invalid.otp.format", {"digits": OTP_DIGITS})
+        # "验证码 246810", "my code is 246810": one number of the right length, words around it
+        numbers = _DIGIT_RUNS.findall(plain)
+        if len(numbers) != 1 or _OTP.fullmatch(numbers[0]) is None:
+            return Invalid("invalid.otp.format", {"digits": OTP_DIGITS})
+        value = numbers[0]
     return Valid(value)
 
 

@@ -20,7 +20,7 @@ VALIDATOR_KEYS = [
     "invalid.too_long",
     *(f"invalid.merchant_id.{k}" for k in ("empty", "not_digits", "length", "pattern")),
     *(f"invalid.serial.{k}" for k in ("empty", "chars", "length")),
-    *(f"invalid.phone.{k}" for k in ("unparseable", "invalid", "not_mobile")),
+    *(f"invalid.phone.{k}" for k in ("unparseable", "invalid", "not_mobile", "region")),
     "invalid.otp.format",
 ]
 

@@ -32,6 +32,9 @@ class Ask(Step):
     def handle(self, turn: Turn, text: str, value: str | None) -> None:
         if self.sensitive:
             turn.inbound_text = SENSITIVE_MARK
+        if value is not None:  # an old button tapped again: not an answer, and no try used
+            self.enter(turn)
+            return
         # words around a code or a password are never an answer ("my password is hunter22"
         # would pass as a serial); a bare number is judged by the validator first, since a
         # merchant number may happen to pass the card check
