@@ -27,10 +27,10 @@ async def idle_conversation_kb(workdir: Path, merchants: int) -> float:
     before = rss_kb()
     for number, terminal in enumerate(terminals[1:], 1):
         for line in parked_at_serial(terminal):
-            said = await app.runtime.receive(
+            delivery = await app.runtime.receive(
                 InboundEvent("idle", f"parked-{number}", f"i{next(keys)}", text=line)
             )
-            app.runtime.delivered(said)
+            app.runtime.delivered(delivery.messages)
     gc.collect()
     grown = rss_kb() - before
     app.store.engine.dispose()

@@ -47,7 +47,8 @@ class Run:
     merchants: int
     messages: int = 0
     seconds: float = 0.0
-    latencies: list[float] = field(default_factory=list)  # seconds, one per message
+    latencies: list[float] = field(default_factory=list)  # seconds busy, one per message
+    waits: list[float] = field(default_factory=list)  # seconds in to replies, queueing included
     tickets: set[str] = field(default_factory=set)
     failures: list[str] = field(default_factory=list)
     db_bytes: int = 0
@@ -83,8 +84,10 @@ async def run_posbot(workdir: Path, merchants: int) -> Run:
         for line in typed_like_a_merchant(terminal):
             event = InboundEvent("bench", user, f"bench:{next(keys)}", text=line)
             began = time.perf_counter()
-            said = await runtime.receive(event)  # returns once its replies are committed
-            run.latencies.append(time.perf_counter() - began)
+            delivery = await runtime.receive(event)  # returns once its replies are committed
+            run.waits.append(time.perf_counter() - began)
+            run.latencies.append(delivery.seconds)
+            said = delivery.messages
             undelivered.extend(said)
             if len(undelivered) >= DELIVER_EVERY:
                 runtime.delivered(undelivered)

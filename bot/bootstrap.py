@@ -62,5 +62,12 @@ def build(
     store = Store(database, clock)
     store.save_flow_versions([(f.id, f.version, f.source) for f in engine.flows])
     service = ConversationService(store, engine, provider=provider.name)
-    runtime = Runtime(service, EffectRunner(provider, store), provider, store)
+    runtime = Runtime(
+        service,
+        EffectRunner(provider, store),
+        provider,
+        store,
+        batch=settings.commit_batch,
+        batch_ms=settings.commit_batch_ms,
+    )
     return App(settings, provider, store, engine, runtime)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from bot.effects import EffectRunner
 from bot.engine.events import InboundEvent
@@ -20,6 +22,20 @@ from bot.store.transaction import OutboxItem
 log = logging.getLogger("posbot.runtime")
 
 
+@dataclass
+class Delivery:
+    """What one inbound event led to: the replies committed for it (its effects' included), and
+    the seconds posbot was busy with it — handling, committing, calling the provider — without
+    the time it waited behind other merchants' events."""
+
+    messages: list[OutboxItem] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def add(self, other: Delivery) -> None:
+        self.messages += other.messages
+        self.seconds += other.seconds
+
+
 class Runtime:
     def __init__(
         self,
@@ -29,48 +45,59 @@ class Runtime:
         store: Store,
         *,
         batch: int = 32,
+        batch_ms: float = 2.0,
     ) -> None:
         self.service = service
         self.runner = runner
         self.provider = provider
         self.store = store
-        self.batch = batch  # events committed together at most; bounds the wait for a commit
-        self._queue: list[tuple[InboundEvent, asyncio.Future[Handled]]] = []
+        self.batch = batch  # events committed together at most
+        self.batch_ms = batch_ms  # ... and no more than fit in this many milliseconds of work
+        self._ms_per_event = 0.5  # learnt as it runs (moving average)
+        self._queue: list[tuple[InboundEvent, asyncio.Future[tuple[Handled, float]]]] = []
 
-    async def receive(self, event: InboundEvent) -> list[OutboxItem]:
+    async def receive(self, event: InboundEvent) -> Delivery:
         """Handle one inbound event and every effect it (transitively) asked for. Returns the
         replies they committed, in order, for the channel to deliver (a duplicate: none)."""
-        handled = await self.commit(event)
-        messages = list(handled.messages)
+        handled, seconds = await self.commit(event)
+        delivery = Delivery(list(handled.messages), seconds)
         for effect in handled.effects:
-            messages += await self.receive(await self.runner.run(effect))
-        return messages
+            began = time.perf_counter()
+            result = await self.runner.run(effect)
+            delivery.seconds += time.perf_counter() - began
+            delivery.add(await self.receive(result))
+        return delivery
 
-    async def commit(self, event: InboundEvent) -> Handled:
-        """Handle ``event``; resolves once it is committed. Events that arrive together — from
-        the merchants chatting at the same moment — share one transaction (group commit)."""
+    async def commit(self, event: InboundEvent) -> tuple[Handled, float]:
+        """Handle ``event``; resolves once it is committed, with the seconds its commit took.
+        Events that arrive together — from merchants chatting at the same moment — share one
+        transaction (group commit)."""
         loop = asyncio.get_running_loop()
-        done: asyncio.Future[Handled] = loop.create_future()
+        done: asyncio.Future[tuple[Handled, float]] = loop.create_future()
         self._queue.append((event, done))
         if len(self._queue) == 1:
             loop.call_soon(self._flush)
         return await done
 
     def _flush(self) -> None:
-        taken, self._queue = self._queue[: self.batch], self._queue[self.batch :]
+        size = max(1, min(self.batch, int(self.batch_ms / self._ms_per_event)))
+        taken, self._queue = self._queue[:size], self._queue[size:]
         if self._queue:
             asyncio.get_running_loop().call_soon(self._flush)
+        began = time.perf_counter()
         try:
             results = self.service.handle_batch([event for event, _ in taken])
         except Exception as exc:  # the commit itself failed: nobody's event went through
             results = [exc] * len(taken)
+        seconds = time.perf_counter() - began
+        self._ms_per_event += 0.1 * (seconds * 1000 / len(taken) - self._ms_per_event)
         for (_, done), result in zip(taken, results, strict=True):
             if done.cancelled():
                 continue
             if isinstance(result, Exception):
                 done.set_exception(result)
             else:
-                done.set_result(result)
+                done.set_result((result, seconds))
 
     async def recover(self) -> int:
         """Run effects a previous process committed but did not finish (it crashed)."""

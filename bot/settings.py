@@ -15,7 +15,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="POSBOT_", env_file=".env", extra="ignore")
 
     database_url: str = "sqlite:///./var/posbot.db"
-    sqlite_synchronous: Literal["NORMAL", "FULL", "EXTRA"] = "NORMAL"
+    sqlite_synchronous: Literal["NORMAL", "FULL", "EXTRA"] = "FULL"  # fsync every commit
+    # group commit: events that arrive together share a transaction — at most this many, and
+    # no more than fit in this many milliseconds, which bounds what one merchant waits
+    commit_batch: int = Field(default=32, ge=1, le=1000)
+    commit_batch_ms: float = Field(default=2.0, gt=0)
     default_locale: str = "zh_CN"
     provider: Literal["sandbox"] = "sandbox"
     retention_days: int = Field(default=180, ge=1)

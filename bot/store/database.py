@@ -32,7 +32,7 @@ def _begin_immediate(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def connect(url: str, *, sqlite_synchronous: str = "NORMAL") -> Engine:
+def connect(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
     """An engine for ``url``; a SQLite file gets WAL, its directory and serialised writers."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
