@@ -93,7 +93,7 @@ class EffectRunner:
         return found.verdict, data
 
     def _locked(self, merchant_id: str, serial: str) -> Result | None:
-        with self.store.transaction() as tx:
+        with self.store.reading() as tx:
             record = tx.verification(merchant_id, serial)
             if record.locked_until is not None and record.locked_until > tx.now:
                 minutes = max(1, int((record.locked_until - tx.now).total_seconds() // 60))
@@ -132,7 +132,7 @@ class EffectRunner:
             return "wrong", {"left": MAX_CODE_FAILURES - failures}
 
     def _verified(self, merchant_id: str, serial: str) -> bool:
-        with self.store.transaction() as tx:
+        with self.store.reading() as tx:
             until = tx.verification(merchant_id, serial).verified_until
             return until is not None and until > tx.now
 
@@ -146,7 +146,7 @@ class EffectRunner:
             reason=str(p.get("reason") or ""),
             checklist={k: str(v) for k, v in (p.get("checklist") or {}).items()},
         )
-        with self.store.transaction() as tx:
+        with self.store.reading() as tx:
             already = tx.filed(filing.idempotency_key)
         if already is not None:
             return "filed", self._filed(filing, *already)

@@ -26,10 +26,16 @@ def _sqlite_pragmas(synchronous: str) -> Any:
     return on_connect
 
 
+READ_ONLY = "posbot_read_only"  # execution option of connections that only read
+
+
 def _begin_immediate(connection: Any) -> None:
     # writers queue up at BEGIN instead of failing at COMMIT: one conversation's events are
-    # handled one at a time, also across processes
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # handled one at a time, also across processes; readers take no write lock at all
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def connect(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, func, select, update
 
+from bot.store.database import READ_ONLY
 from bot.store.tables import (
     CONVERSATION,
     FLOW_VERSION,
@@ -50,6 +51,16 @@ class Store:
     def transaction(self) -> Iterator[Tx]:
         with self.engine.begin() as connection:
             yield Tx(connection, self.clock())
+
+    @contextmanager
+    def reading(self) -> Iterator[Tx]:
+        """A transaction for reads only: no write lock, nothing to commit."""
+        with self.engine.connect() as connection:
+            connection = connection.execution_options(**{READ_ONLY: True})
+            try:
+                yield Tx(connection, self.clock())
+            finally:
+                connection.rollback()
 
     def pending(
         self, kind: str, *, channel: str | None = None, user_id: str | None = None, limit: int = 100
