@@ -12,91 +12,34 @@ import pytest
 
 CODE = "135790"
 
+CHECKLIST_BY_NUMBER = ["1"] * 6  # every item "done", answered by its button's number
+
 SCRIPTS = {
     # merchant 1, clean: full-width digits, spaces, dashes, +86, answers by text and by number
     "clean-zh": (
         "zh",
-        [
-            "/start",
-            "注销终端",
-            "１０２１０００５８１２０００１",
-            "lkl8a 230 1234",
-            "+86 138 0013 8000",
-            "确认无误",
-            CODE,
-            "已完成",
-            "已完成",
-            "已完成",
-            "1",
-            "1",
-            "已完成",
-            "更换服务商",
-            "确认提交",
-        ],
+        ["/start", "注销终端", "１０２１０００５８１２０００１", "lkl8a 230 1234",
+         "+86 138 0013 8000", "确认无误", CODE, "已完成", "已完成", "已完成", "1", "1", "已完成",
+         "更换服务商", "确认提交"],
         ["申请已提交，编号 SBX-2026-000100", "已办理完成"],
     ),
     "clean-en": (
         "en",
-        [
-            "hello",
-            "1",
-            "1021 0005 8120 001",
-            "LKL8A2301234",
-            "0086 13800138000",
-            "yes",
-            CODE,
-            "done",
-            "done",
-            "done",
-            "done",
-            "done",
-            "done",
-            "1",
-            "submit",
-        ],
+        ["hello", "1", "1021 0005 8120 001", "LKL8A2301234", "0086 13800138000", "yes",
+         CODE, *["done"] * 6, "1", "submit"],
         ["Your request is filed: SBX-2026-000100", "is complete"],
     ),
     # merchant 2 owes money: it is shown and must be acknowledged before anything else
     "owes-zh": (
         "zh",
-        [
-            "/deregister",
-            "102100058120002",
-            "PAXS90778899",
-            "139 0013 9000",
-            "1",
-            "已知悉，继续办理",
-            CODE,
-            "1",
-            "1",
-            "1",
-            "1",
-            "1",
-            "1",
-            "2",
-            "1",
-        ],
+        ["/deregister", "102100058120002", "PAXS90778899", "139 0013 9000", "1", "已知悉，继续办理",
+         CODE, *CHECKLIST_BY_NUMBER, "2", "1"],
         ["¥1,280.50", "申请已提交", "已办理完成"],
     ),
     "owes-en": (
         "en",
-        [
-            "/deregister",
-            "102100058120002",
-            "paxs90778899",
-            "+86 139-0013-9000",
-            "1",
-            "Understood, continue",
-            CODE,
-            "1",
-            "1",
-            "1",
-            "1",
-            "1",
-            "1",
-            "2",
-            "1",
-        ],
+        ["/deregister", "102100058120002", "paxs90778899", "+86 139-0013-9000", "1",
+         "Understood, continue", CODE, *CHECKLIST_BY_NUMBER, "2", "1"],
         ["CN¥1,280.50", "Your request is filed", "is complete"],
     ),
     # merchant 3 is already deregistered: told so with the old ticket, nothing is filed
@@ -110,7 +53,7 @@ SCRIPTS = {
         ["/start", "1", "102100058120003", "nld900112233", "+8613700137000", "1"],
         ["already deregistered", "SBX-2026-000003"],
     ),
-}
+}  # fmt: skip
 
 
 @pytest.mark.parametrize(("lang", "lines", "expected"), SCRIPTS.values(), ids=SCRIPTS.keys())

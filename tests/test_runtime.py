@@ -14,7 +14,17 @@ from bot.errors import ProviderUnavailable
 from bot.providers.base import Filing
 from bot.settings import PROJECT
 from bot.store.tables import CONVERSATION
-from tests.chat import CODE, Bot
+from tests.chat import CODE, Bot, Client
+
+
+async def at_the_code_question(bot: Bot) -> Client:
+    """A merchant of the clean demo terminal, details confirmed, the code just sent."""
+    client = bot.client()
+    await client.send("/deregister")
+    for answer in ("102100058120001", "LKL8A2301234", "13800138000"):
+        await client.send(answer)
+    await client.tap("yes")
+    return client
 
 
 def state_of(bot: Bot, user: str) -> ConversationState:
@@ -148,11 +158,7 @@ async def test_nothing_is_filed_without_a_fresh_code(tmp_path: Path) -> None:
 
 async def test_the_one_time_code_is_not_kept_in_the_store(tmp_path: Path) -> None:
     bot = Bot(tmp_path)
-    client = bot.client()
-    await client.send("/deregister")
-    for answer in ("102100058120001", "LKL8A2301234", "13800138000"):
-        await client.send(answer)
-    await client.tap("yes")
+    client = await at_the_code_question(bot)
     said = await client.send(CODE)
     assert said.keys[0] == "code.ok"
     with bot.app.store.engine.connect() as connection:
@@ -169,11 +175,7 @@ def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
 
 async def test_a_second_confirm_while_filing_files_nothing_more(tmp_path: Path) -> None:
     bot = Bot(tmp_path)
-    client = bot.client()
-    await client.send("/deregister")
-    for answer in ("102100058120001", "LKL8A2301234", "13800138000"):
-        await client.send(answer)
-    await client.tap("yes")
+    client = await at_the_code_question(bot)
     await client.send(CODE)
     for _ in range(6):
         await client.tap("done")
