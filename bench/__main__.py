@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from bench.aiogram_bot import run_aiogram
-from bench.memory import idle_conversation_kb
+from bench.memory import idle_conversations
 from bench.posbot_load import Run, run_posbot, typed_like_a_merchant
 from bot.providers.sandbox import SandboxProvider
 
@@ -45,7 +45,7 @@ async def measure(merchants: int, workdir: Path, profile: bool) -> dict[str, obj
     gc.collect()
     again_messages, again_seconds = await run_aiogram(scripts)
     aiogram_per_second = (aio_messages + again_messages) / (aio_seconds + again_seconds)
-    idle_kb = await idle_conversation_kb(workdir / "idle", merchants)
+    idle = await idle_conversations(workdir / "idle", merchants)
     ms = [latency * 1000 for latency in run.latencies]
     waited = [wait * 1000 for wait in run.waits]
     figures = {
@@ -61,7 +61,8 @@ async def measure(merchants: int, workdir: Path, profile: bool) -> dict[str, obj
         "queued_p50_ms": round(statistics.median(waited), 1),
         "queued_p99_ms": round(percentile(waited, 0.99), 1),
         "db_kb": run.db_bytes // 1024,
-        "rss_kb_per_idle_conversation": round(idle_kb, 3),
+        "rss_kb_per_idle_conversation": round(idle.rss_kb_per_conversation, 3),
+        "heap_bytes_per_idle_conversation": round(idle.heap_bytes_per_conversation, 1),
     }
     print(
         f"{merchants:>6} merchants  {run.messages:>7} messages  "
@@ -69,7 +70,8 @@ async def measure(merchants: int, workdir: Path, profile: bool) -> dict[str, obj
         f"ratio {figures['ratio']:.2f}  p50 {figures['p50_ms']:.2f} ms  "
         f"p95 {figures['p95_ms']:.2f} ms  p99 {figures['p99_ms']:.2f} ms  "
         f"(queued: p50 {figures['queued_p50_ms']} ms, p99 {figures['queued_p99_ms']} ms)  "
-        f"db {figures['db_kb']} KB  idle {idle_kb:.2f} KB/conversation"
+        f"db {figures['db_kb']} KB  idle: {idle.rss_kb_per_conversation:.2f} KB RSS, "
+        f"{idle.heap_bytes_per_conversation:.0f} B heap per conversation"
     )
     if profiler:
         out = io.StringIO()

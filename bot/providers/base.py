@@ -13,9 +13,15 @@ wrong" rule, converting vendor errors); implementations override only the ``_do_
 from __future__ import annotations
 
 import abc
+import unicodedata
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal, final
+from typing import Literal, TypeVar, final
+
+from bot.errors import ProviderError, ProviderUnavailable
+
+T = TypeVar("T")
 
 TerminalState = Literal["active", "suspended", "deregistered"]
 RequestKind = Literal["deregister", "suspend"]
@@ -98,12 +104,26 @@ class RequestStatus:
         return self.state in FINAL_STATES
 
 
+async def converted(call: Awaitable[T]) -> T:
+    """Whatever an implementation's I/O raises reaches the rest of posbot as one of ours."""
+    try:
+        return await call
+    except ProviderError:
+        raise
+    except Exception as exc:  # a vendor's exception: a transient failure until known better
+        raise ProviderUnavailable(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _serial(serial: str) -> str:
+    return serial.strip().upper()
+
+
 class TerminalDirectory(abc.ABC):
     merchant_id_pattern: str = r"\d{15}"
 
     @final
     async def lookup(self, merchant_id: str, serial: str, phone: str) -> Lookup:
-        terminal = await self._do_find_terminal(serial)
+        terminal = await converted(self._do_find_terminal(_serial(serial)))
         if (
             terminal is None
             or terminal.merchant_id != merchant_id
@@ -118,11 +138,11 @@ class TerminalDirectory(abc.ABC):
 
     @final
     async def balance(self, merchant_id: str, serial: str) -> Balance:
-        return await self._do_balance(merchant_id, serial)
+        return await converted(self._do_balance(merchant_id, _serial(serial)))
 
     @final
     async def export_records(self, merchant_id: str, serial: str) -> list[ExportedFile]:
-        return await self._do_export_records(merchant_id, serial)
+        return await converted(self._do_export_records(merchant_id, _serial(serial)))
 
     @abc.abstractmethod
     async def _do_find_terminal(self, serial: str) -> Terminal | None: ...
@@ -138,11 +158,12 @@ class TerminalDirectory(abc.ABC):
 class PhoneVerifier(abc.ABC):
     @final
     async def send_code(self, merchant_id: str, serial: str) -> None:
-        await self._do_send_code(merchant_id, serial)
+        await converted(self._do_send_code(merchant_id, _serial(serial)))
 
     @final
     async def check_code(self, merchant_id: str, serial: str, code: str) -> CodeVerdict:
-        return await self._do_check_code(merchant_id, serial, code.strip())
+        code = unicodedata.normalize("NFKC", code).strip()  # full-width digits from an IME
+        return await converted(self._do_check_code(merchant_id, _serial(serial), code))
 
     @abc.abstractmethod
     async def _do_send_code(self, merchant_id: str, serial: str) -> None: ...
@@ -154,15 +175,15 @@ class PhoneVerifier(abc.ABC):
 class RequestDesk(abc.ABC):
     @final
     async def submit(self, filing: Filing) -> RequestStatus:
-        return await self._do_submit(filing)
+        return await converted(self._do_submit(filing))
 
     @final
     async def status(self, ticket: str) -> RequestStatus:
-        return await self._do_status(ticket)
+        return await converted(self._do_status(ticket))
 
     @final
     async def cancel(self, ticket: str) -> RequestStatus:
-        return await self._do_cancel(ticket)
+        return await converted(self._do_cancel(ticket))
 
     @abc.abstractmethod
     async def _do_submit(self, filing: Filing) -> RequestStatus: ...

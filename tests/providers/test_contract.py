@@ -13,7 +13,14 @@ from dataclasses import dataclass
 import pytest
 
 from bot.errors import ProviderRejected
-from bot.providers.base import FINAL_STATES, Filing, Provider, RequestKind, Terminal
+from bot.providers.base import (
+    FINAL_STATES,
+    Filing,
+    Provider,
+    RequestKind,
+    RequestStatus,
+    Terminal,
+)
 from bot.providers.sandbox import CODE_TTL_SECONDS, DEMO_TERMINALS, SandboxProvider
 
 
@@ -262,3 +269,15 @@ class ProviderContract:
     ) -> None:
         await provider.send_code("999999999999999", subject.active.serial)
         assert subject.last_code(subject.active.registered_phone) is None
+
+
+async def test_a_vendor_error_reaches_posbot_as_provider_unavailable() -> None:
+    from bot.errors import ProviderUnavailable
+
+    class Broken(SandboxProvider):
+        async def _do_status(self, ticket: str) -> RequestStatus:
+            raise ConnectionResetError("peer went away")
+
+    with pytest.raises(ProviderUnavailable, match="ConnectionResetError") as caught:
+        await Broken().status("SBX-2026-000003")
+    assert isinstance(caught.value.__cause__, ConnectionResetError)
