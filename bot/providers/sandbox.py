@@ -29,6 +29,7 @@ from bot.providers.base import (
     RequestStatus,
     Terminal,
 )
+from bot.validation import mask_phone
 
 log = logging.getLogger("posbot.sandbox")
 
@@ -81,12 +82,6 @@ class _Request:
     serial: str
     submitted_at: float
     final: RequestStatus | None = None  # set once the request reached a final state
-
-
-def mask_phone(phone: str) -> str:
-    """``+8613800138000`` -> ``138****8000``."""
-    national = phone[3:] if phone.startswith("+86") else phone.lstrip("+")
-    return f"{national[:3]}****{national[-4:]}"
 
 
 class SandboxProvider(Provider):

@@ -14,7 +14,8 @@ import pytest
 
 from bot.errors import ProviderRejected
 from bot.providers.base import Balance, Filing, RequestKind, Terminal
-from bot.providers.sandbox import DEMO_TERMINALS, SandboxProvider, mask_phone
+from bot.providers.sandbox import DEMO_TERMINALS, SandboxProvider
+from bot.validation import mask_phone
 
 
 class FakeClock:
