@@ -120,7 +120,7 @@ class Runtime:
             event = InboundEvent(
                 request.channel,
                 request.user_id,
-                f"status:{status.ticket}:{status.state}:{status.reason or ''}"[:128],
+                f"status:{status.ticket}:{request.changes}:{status.state}",
                 kind="status",
                 payload={
                     "ticket": status.ticket,

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from bot.engine.events import InboundEvent
 from bot.engine.state import ConversationState
 from bot.errors import ProviderUnavailable
-from bot.providers.base import Filing
+from bot.providers.base import Filing, RequestStatus
 from bot.settings import PROJECT
 from bot.store.tables import CONVERSATION
 from tests.chat import CODE, Bot, Client
@@ -194,3 +194,27 @@ async def test_a_second_confirm_while_filing_files_nothing_more(tmp_path: Path) 
         await bot.app.runtime.receive(await bot.app.runtime.runner.run(effect))
     assert bot.provider.filings == 1
     assert len(bot.app.store.requests()) == 1
+
+
+async def test_a_status_that_comes_back_is_pushed_again(tmp_path: Path) -> None:
+    """under review → needs info → under review again: the second 'under review' is news."""
+    bot = Bot(tmp_path)
+    client = await at_the_code_question(bot)
+    await client.send(CODE)
+    for _ in range(6):
+        await client.tap("done")
+    await client.tap("other")
+    await client.tap("yes")
+    ticket = bot.app.store.requests()[0]["ticket"]
+    states = iter(["under_review", "needs_info", "under_review"])
+
+    async def scripted(asked: str) -> RequestStatus:
+        return RequestStatus(asked, next(states), None)
+
+    bot.provider._do_status = scripted  # type: ignore[method-assign]
+    pushed = []
+    for _ in range(3):
+        await bot.app.runtime.poll_statuses()
+        pushed += client.read().keys
+    assert pushed == ["status.under_review", "status.needs_info", "status.under_review"]
+    assert ticket == "SBX-2026-000100"

@@ -21,6 +21,7 @@ from bot.store.tables import (
     INBOUND,
     OUTBOX,
     REQUEST,
+    REQUEST_STATUS,
     TRANSCRIPT,
 )
 from bot.store.transaction import OutboxItem, Tx
@@ -40,6 +41,7 @@ class OpenRequest:
     reason: str | None
     channel: str
     user_id: str
+    changes: int  # statuses it has had: tells a change apart from the same change seen again
 
 
 class Store:
@@ -93,6 +95,9 @@ class Store:
                 REQUEST.c.reason,
                 CONVERSATION.c.channel,
                 CONVERSATION.c.user_id,
+                select(func.count())
+                .where(REQUEST_STATUS.c.request_id == REQUEST.c.id)
+                .scalar_subquery(),
             )
             .join(CONVERSATION, CONVERSATION.c.id == REQUEST.c.conversation_id)
             .where(REQUEST.c.status.not_in(final_states))
@@ -128,17 +133,24 @@ class Store:
             return int(connection.execute(select(func.count()).select_from(target)).scalar_one())
 
     def purge(self, older_than_days: int) -> dict[str, int]:
-        """Delete what the retention period no longer allows us to keep."""
+        """Delete what the retention period no longer allows us to keep: the transcripts and
+        outboxes of conversations untouched for that long, those conversations themselves
+        (slots hold phone and merchant numbers) unless a filed request still refers to them,
+        and old dedup keys. Filed requests stay: they are the merchant's record."""
         with self.transaction() as tx:
             cutoff = tx.now - timedelta(days=older_than_days)
-            old = select(CONVERSATION.c.id).where(
-                CONVERSATION.c.updated_at < cutoff, CONVERSATION.c.status == "done"
-            )
+            old = select(CONVERSATION.c.id).where(CONVERSATION.c.updated_at < cutoff)
             counts = {}
             for table in (TRANSCRIPT, OUTBOX):
                 counts[table.name] = tx.connection.execute(
                     delete(table).where(table.c.conversation_id.in_(old))
                 ).rowcount
+            filed = select(REQUEST.c.conversation_id)
+            counts[CONVERSATION.name] = tx.connection.execute(
+                delete(CONVERSATION).where(
+                    CONVERSATION.c.id.in_(old), CONVERSATION.c.id.not_in(filed)
+                )
+            ).rowcount
             counts[INBOUND.name] = tx.connection.execute(
                 delete(INBOUND).where(INBOUND.c.created_at < cutoff)
             ).rowcount
