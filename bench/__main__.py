@@ -60,6 +60,7 @@ async def measure(merchants: int, workdir: Path, profile: bool) -> dict[str, obj
         "p99_ms": round(percentile(ms, 0.99), 3),
         "queued_p50_ms": round(statistics.median(waited), 1),
         "queued_p99_ms": round(percentile(waited, 0.99), 1),
+        "events_per_commit": round(run.events_per_commit, 2),
         "db_kb": run.db_bytes // 1024,
         "rss_kb_per_idle_conversation": round(idle.rss_kb_per_conversation, 3),
         "heap_bytes_per_idle_conversation": round(idle.heap_bytes_per_conversation, 1),
@@ -70,7 +71,7 @@ async def measure(merchants: int, workdir: Path, profile: bool) -> dict[str, obj
         f"ratio {figures['ratio']:.2f}  p50 {figures['p50_ms']:.2f} ms  "
         f"p95 {figures['p95_ms']:.2f} ms  p99 {figures['p99_ms']:.2f} ms  "
         f"(queued: p50 {figures['queued_p50_ms']} ms, p99 {figures['queued_p99_ms']} ms)  "
-        f"db {figures['db_kb']} KB  idle: {idle.rss_kb_per_conversation:.2f} KB RSS, "
+        f"{run.events_per_commit:.1f} events/commit  db {figures['db_kb']} KB  idle: {idle.rss_kb_per_conversation:.2f} KB RSS, "
         f"{idle.heap_bytes_per_conversation:.0f} B heap per conversation"
     )
     if profiler:

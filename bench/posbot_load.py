@@ -52,6 +52,7 @@ class Run:
     tickets: set[str] = field(default_factory=set)
     failures: list[str] = field(default_factory=list)
     db_bytes: int = 0
+    events_per_commit: float = 0.0
 
     @property
     def per_second(self) -> float:
@@ -104,6 +105,7 @@ async def run_posbot(workdir: Path, merchants: int) -> Run:
     run.seconds = time.perf_counter() - began
     runtime.delivered(undelivered)
     run.messages = len(run.latencies)
+    run.events_per_commit = runtime.committed_events / max(runtime.commits, 1)
     requests = app.store.requests()
     if provider.filings != merchants or len(requests) != merchants:
         run.failures.append(

@@ -45,15 +45,17 @@ class Runtime:
         store: Store,
         *,
         batch: int = 32,
-        batch_ms: float = 2.0,
+        batch_ms: float = 1.5,
     ) -> None:
         self.service = service
         self.runner = runner
         self.provider = provider
         self.store = store
         self.batch = batch  # events committed together at most
-        self.batch_ms = batch_ms  # ... and no more than fit in this many milliseconds of work
-        self._ms_per_event = 0.5  # learnt as it runs (moving average)
+        self.batch_ms = batch_ms  # ... and no more events than this many ms of work handle
+        self._ms_per_event = 0.5  # handling one event, commit aside: learnt as it runs
+        self.commits = 0  # group commits so far, and the events they carried
+        self.committed_events = 0
         self._queue: list[tuple[InboundEvent, asyncio.Future[tuple[Handled, float]]]] = []
 
     async def receive(self, event: InboundEvent) -> Delivery:
@@ -90,7 +92,10 @@ class Runtime:
         except Exception as exc:  # the commit itself failed: nobody's event went through
             results = [exc] * len(taken)
         seconds = time.perf_counter() - began
-        self._ms_per_event += 0.1 * (seconds * 1000 / len(taken) - self._ms_per_event)
+        self.commits += 1
+        self.committed_events += len(taken)
+        work = (seconds - self.service.commit_seconds) * 1000 / len(taken)
+        self._ms_per_event += 0.1 * (work - self._ms_per_event)
         for (_, done), result in zip(taken, results, strict=True):
             if done.cancelled():
                 continue

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,6 +73,7 @@ class ConversationService:
         self.store = store
         self.engine = engine
         self.provider = provider
+        self.commit_seconds = 0.0
 
     def handle(self, event: InboundEvent) -> Handled:
         """One event in its own transaction."""
@@ -94,6 +96,8 @@ class ConversationService:
                 except Exception as exc:  # one bad event must not take the batch down
                     log.exception("event %s/%s failed", event.channel, event.dedup_key)
                     results.append(exc)
+            handled = time.perf_counter()
+        self.commit_seconds = time.perf_counter() - handled  # the commit (and its fsync) alone
         return results
 
     def _handle(self, tx: Tx, event: InboundEvent) -> Handled:

@@ -19,7 +19,7 @@ class Settings(BaseSettings):
     # group commit: events that arrive together share a transaction — at most this many, and
     # no more than fit in this many milliseconds, which bounds what one merchant waits
     commit_batch: int = Field(default=32, ge=1, le=1000)
-    commit_batch_ms: float = Field(default=2.0, gt=0)
+    commit_batch_ms: float = Field(default=1.5, gt=0)
     default_locale: str = "zh_CN"
     provider: Literal["sandbox"] = "sandbox"
     retention_days: int = Field(default=180, ge=1)
