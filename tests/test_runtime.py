@@ -218,3 +218,36 @@ async def test_a_status_that_comes_back_is_pushed_again(tmp_path: Path) -> None:
         pushed += client.read().keys
     assert pushed == ["status.under_review", "status.needs_info", "status.under_review"]
     assert ticket == "SBX-2026-000100"
+
+
+async def test_events_arriving_together_share_a_commit(tmp_path: Path) -> None:
+    import asyncio
+
+    bot = Bot(tmp_path)
+    runtime = bot.app.runtime
+    events = [InboundEvent("test", f"m{i}", f"k{i}", text="/start") for i in range(12)]
+    deliveries = await asyncio.gather(*(runtime.receive(e) for e in events))
+    assert all(d.messages for d in deliveries)
+    assert runtime.committed_events == 12 and runtime.commits < 12
+
+
+def test_a_failing_event_is_rolled_back_alone(tmp_path: Path) -> None:
+    bot = Bot(tmp_path)
+    service = bot.app.runtime.service
+    advance = service.engine.advance
+
+    def broken_for_m2(state, event):  # type: ignore[no-untyped-def]
+        if event.user_id == "m2":
+            raise RuntimeError("disk on fire")
+        return advance(state, event)
+
+    service.engine.advance = broken_for_m2  # type: ignore[method-assign]
+    batch = [InboundEvent("test", f"m{i}", f"k{i}", text="/start") for i in (1, 2, 3)]
+    first, failed, third = service.handle_batch(batch)
+    assert isinstance(failed, RuntimeError)
+    assert not isinstance(first, Exception) and not isinstance(third, Exception)
+    assert not first.duplicate and not third.duplicate
+    service.engine.advance = advance  # type: ignore[method-assign]
+    again = service.handle(batch[1])  # its dedup key was rolled back with it: a retry works
+    assert not again.duplicate and again.messages
+    assert bot.app.store.count("conversation") == 3
