@@ -104,8 +104,8 @@ class ConversationService:
         if not tx.claim(event.channel, event.dedup_key):
             return Handled(duplicate=True)
         loaded = tx.load(event.channel, event.user_id)
-        state = None if loaded is None else ConversationState.from_json(loaded[1])
-        outcome = self._advance(tx, state, event)
+        saved = None if loaded is None else loaded[1]
+        outcome = self._advance(tx, saved, event)
         if outcome.error:
             log.error(
                 "conversation %s/%s handed to a person: %s",
@@ -144,15 +144,18 @@ class ConversationService:
             [item for item in queued if item.kind == "effect"],
         )
 
-    def _advance(self, tx: Tx, state: ConversationState | None, event: InboundEvent) -> Outcome:
+    def _advance(self, tx: Tx, saved: str | None, event: InboundEvent) -> Outcome:
+        state = None if saved is None else ConversationState.from_json(saved)
         try:
-            return self.engine.advance(state, event)
+            return self.engine.advance(state, event, saved=saved)
         except UnknownFlowVersion as missing:
+            # a conversation started on a flow version this process has not loaded: the store
+            # keeps every version ever served
             source = tx.flow_source(missing.flow, missing.version)
             if source is None:
                 raise
             self.engine.flows.add_version(parse_flow(source, f"<stored {missing.flow}>"))
-            return self.engine.advance(state, event)
+            return self.engine.advance(state, event, saved=saved)
 
     def _record_side_facts(self, tx: Tx, conversation_id: int, event: InboundEvent) -> None:
         payload = event.payload

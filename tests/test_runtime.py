@@ -236,10 +236,10 @@ def test_a_failing_event_is_rolled_back_alone(tmp_path: Path) -> None:
     service = bot.app.runtime.service
     advance = service.engine.advance
 
-    def broken_for_m2(state, event):  # type: ignore[no-untyped-def]
+    def broken_for_m2(state, event, **kwargs):  # type: ignore[no-untyped-def]
         if event.user_id == "m2":
             raise RuntimeError("disk on fire")
-        return advance(state, event)
+        return advance(state, event, **kwargs)
 
     service.engine.advance = broken_for_m2  # type: ignore[method-assign]
     batch = [InboundEvent("test", f"m{i}", f"k{i}", text="/start") for i in (1, 2, 3)]

@@ -64,14 +64,18 @@ class Engine:
         locale = resolve_locale(event.locale, self.catalog.locales, self.default_locale)
         return ConversationState(home.id, home.version, home.start, locale, run=0)
 
-    def advance(self, state: ConversationState | None, event: InboundEvent) -> Outcome:
+    def advance(
+        self, state: ConversationState | None, event: InboundEvent, *, saved: str | None = None
+    ) -> Outcome:
+        """The conversation after ``event``. ``saved`` is ``state`` as stored (JSON), when the
+        caller has it: what a broken turn falls back to, without serialising it again."""
         fresh = state is None
         if state is None:
             state = self.new_state(event)
         flow = self.flows.get(state.flow, state.flow_version)
         if flow is None:
             raise UnknownFlowVersion(state.flow, state.flow_version)
-        before = state.to_json()
+        before = saved if saved is not None else state.to_json()
         turn = Turn(self, state, flow)
         try:
             self._dispatch(turn, event, fresh)
