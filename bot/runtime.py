@@ -16,7 +16,7 @@ from bot.effects import EffectRunner
 from bot.engine.events import InboundEvent
 from bot.providers.base import FINAL_STATES, Provider
 from bot.service import ConversationService, Handled
-from bot.store.repository import Store
+from bot.store.repository import OpenRequest, Store
 from bot.store.transaction import OutboxItem
 
 log = logging.getLogger("posbot.runtime")
@@ -137,6 +137,13 @@ class Runtime:
             if not self.service.handle(event).duplicate:
                 changed += 1
         return changed
+
+    def open_requests(self, channel: str, user_id: str) -> list[OpenRequest]:
+        return [
+            r
+            for r in self.store.open_requests(sorted(FINAL_STATES))
+            if (r.channel, r.user_id) == (channel, user_id)
+        ]
 
     def outgoing(
         self, channel: str, user_id: str | None = None, limit: int = 100

@@ -60,11 +60,7 @@ class TerminalChat:
         self.flush()
 
     def open_requests(self) -> int:
-        return sum(
-            1
-            for r in self.runtime.store.open_requests(["completed", "rejected", "cancelled"])
-            if (r.channel, r.user_id) == (CHANNEL, self.user_id)
-        )
+        return len(self.runtime.open_requests(CHANNEL, self.user_id))
 
     def flush(self) -> None:
         items = self.runtime.outgoing(CHANNEL, self.user_id)

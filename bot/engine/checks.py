@@ -16,16 +16,7 @@ from bot.engine.loader import step_lines
 from bot.engine.steps import Action, Ask, Branch, Choice, Confirm, End, Handoff, Step
 from bot.errors import FlowError
 from bot.i18n import Catalog
-
-REQUEST_STATES = (
-    "submitted",
-    "under_review",
-    "approved",
-    "completed",
-    "rejected",
-    "needs_info",
-    "cancelled",
-)
+from bot.request_states import REQUEST_STATES
 
 # messages the engine itself says, whatever the flows
 SYSTEM_KEYS: tuple[str, ...] = (

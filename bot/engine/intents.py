@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bot.i18n import resolve_locale
+from bot.request_states import FINAL_STATES
 
 if TYPE_CHECKING:
     from bot.engine.turn import Turn
@@ -27,7 +28,7 @@ def start(turn: Turn, arg: str) -> None:
 
 def cancel(turn: Turn, arg: str) -> None:
     latest = turn.state.latest_request
-    if latest is not None and latest.state not in ("completed", "rejected", "cancelled"):
+    if latest is not None and latest.state not in FINAL_STATES:
         turn.say("system.cancelled_filed", ticket=latest.ticket)
     else:
         turn.say("system.cancelled")

@@ -20,15 +20,14 @@ from decimal import Decimal
 from typing import Literal, TypeVar, final
 
 from bot.errors import ProviderError, ProviderUnavailable
+from bot.request_states import FINAL_STATES, RequestState
+
+__all__ = ["FINAL_STATES", "RequestState"]  # re-exported: adapters speak of them too
 
 T = TypeVar("T")
 
 TerminalState = Literal["active", "suspended", "deregistered"]
 RequestKind = Literal["deregister", "suspend"]
-RequestState = Literal[
-    "submitted", "under_review", "approved", "completed", "rejected", "needs_info", "cancelled"
-]
-FINAL_STATES: frozenset[str] = frozenset({"completed", "rejected", "cancelled"})
 LookupVerdict = Literal["ok", "no_match", "deregistered", "open_request"]
 CodeVerdict = Literal["ok", "wrong", "expired"]
 
