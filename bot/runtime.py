@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 from bot.effects import EffectRunner
 from bot.engine.events import InboundEvent
-from bot.providers.base import FINAL_STATES, Provider
+from bot.providers.base import Provider
+from bot.request_states import FINAL_STATES
 from bot.service import ConversationService, Handled
 from bot.store.repository import OpenRequest, Store
 from bot.store.transaction import OutboxItem

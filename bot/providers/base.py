@@ -22,8 +22,6 @@ from typing import Literal, TypeVar, final
 from bot.errors import ProviderError, ProviderUnavailable
 from bot.request_states import FINAL_STATES, RequestState
 
-__all__ = ["FINAL_STATES", "RequestState"]  # re-exported: adapters speak of them too
-
 T = TypeVar("T")
 
 TerminalState = Literal["active", "suspended", "deregistered"]

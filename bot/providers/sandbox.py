@@ -25,10 +25,10 @@ from bot.providers.base import (
     Filing,
     Provider,
     RequestKind,
-    RequestState,
     RequestStatus,
     Terminal,
 )
+from bot.request_states import RequestState
 from bot.validation import mask_phone
 
 log = logging.getLogger("posbot.sandbox")

@@ -14,7 +14,6 @@ import pytest
 
 from bot.errors import ProviderRejected
 from bot.providers.base import (
-    FINAL_STATES,
     Filing,
     Provider,
     RequestKind,
@@ -22,6 +21,7 @@ from bot.providers.base import (
     Terminal,
 )
 from bot.providers.sandbox import CODE_TTL_SECONDS, DEMO_TERMINALS, SandboxProvider
+from bot.request_states import FINAL_STATES
 
 
 class FakeClock:
