@@ -251,3 +251,21 @@ def test_a_failing_event_is_rolled_back_alone(tmp_path: Path) -> None:
     again = service.handle(batch[1])  # its dedup key was rolled back with it: a retry works
     assert not again.duplicate and again.messages
     assert bot.app.store.count("conversation") == 3
+
+
+async def test_an_effect_committed_before_a_crash_runs_after_the_restart(tmp_path: Path) -> None:
+    bot = Bot(tmp_path)
+    client = bot.client()
+    await client.send("/deregister")
+    for answer in ("102100058120001", "LKL8A2301234", "13800138000"):
+        await client.send(answer)
+    # "looks right" is committed with its provider check queued — then the process dies
+    handled = bot.app.runtime.service.handle(
+        InboundEvent("test", client.user, "tap-yes", kind="button", payload={"value": "yes"})
+    )
+    assert len(handled.effects) == 1
+    bot.restart()
+    assert await bot.app.runtime.recover() == 1
+    said = client.read()
+    assert said.keys == ["verify.wait", "ask.code"]
+    assert await bot.app.runtime.recover() == 0  # done once, never again
