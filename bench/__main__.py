@@ -71,7 +71,8 @@ async def measure(merchants: int, workdir: Path, profile: bool) -> dict[str, obj
         f"ratio {figures['ratio']:.2f}  p50 {figures['p50_ms']:.2f} ms  "
         f"p95 {figures['p95_ms']:.2f} ms  p99 {figures['p99_ms']:.2f} ms  "
         f"(queued: p50 {figures['queued_p50_ms']} ms, p99 {figures['queued_p99_ms']} ms)  "
-        f"{run.events_per_commit:.1f} events/commit  db {figures['db_kb']} KB  idle: {idle.rss_kb_per_conversation:.2f} KB RSS, "
+        f"{run.events_per_commit:.1f} events/commit  db {figures['db_kb']} KB  "
+        f"idle: {idle.rss_kb_per_conversation:.2f} KB RSS, "
         f"{idle.heap_bytes_per_conversation:.0f} B heap per conversation"
     )
     if profiler:
