@@ -109,6 +109,20 @@ class Client:
             )
         )
 
+    async def to_the_code_question(self) -> Said:
+        """The clean demo terminal's details, confirmed: the code has just been sent."""
+        await self.send("/deregister")
+        for answer in ("102100058120001", "LKL8A2301234", "13800138000"):
+            await self.send(answer)
+        return await self.tap("yes")
+
+    async def to_the_summary(self) -> Said:
+        """On from the code question: the code, every checklist item done, a reason."""
+        await self.send(CODE)
+        for _ in range(6):
+            await self.tap("done")
+        return await self.tap("other")
+
     async def replay(self) -> Said:
         """The platform delivers the last update again (same dedup key)."""
         assert self.last_event is not None

@@ -18,12 +18,8 @@ from tests.chat import CODE, Bot, Client
 
 
 async def at_the_code_question(bot: Bot) -> Client:
-    """A merchant of the clean demo terminal, details confirmed, the code just sent."""
     client = bot.client()
-    await client.send("/deregister")
-    for answer in ("102100058120001", "LKL8A2301234", "13800138000"):
-        await client.send(answer)
-    await client.tap("yes")
+    await client.to_the_code_question()
     return client
 
 
@@ -176,10 +172,7 @@ def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
 async def test_a_second_confirm_while_filing_files_nothing_more(tmp_path: Path) -> None:
     bot = Bot(tmp_path)
     client = await at_the_code_question(bot)
-    await client.send(CODE)
-    for _ in range(6):
-        await client.tap("done")
-    await client.tap("other")
+    await client.to_the_summary()
     service = bot.app.runtime.service
     # the merchant taps "submit" twice before the provider answers the first
     first = service.handle(
@@ -200,10 +193,7 @@ async def test_a_status_that_comes_back_is_pushed_again(tmp_path: Path) -> None:
     """under review → needs info → under review again: the second 'under review' is news."""
     bot = Bot(tmp_path)
     client = await at_the_code_question(bot)
-    await client.send(CODE)
-    for _ in range(6):
-        await client.tap("done")
-    await client.tap("other")
+    await client.to_the_summary()
     await client.tap("yes")
     ticket = bot.app.store.requests()[0]["ticket"]
     states = iter(["under_review", "needs_info", "under_review"])

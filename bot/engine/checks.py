@@ -136,25 +136,13 @@ def check_flows(
                 )
             )
         for command in flow.commands:
-            if command in INTENTS:
-                errors.append(
-                    FlowError(
-                        f"command '/{command}' is a built-in intent",
-                        file=flow.file,
-                        line=1,
-                        flow=flow.id,
-                    )
-                )
-            for locale in catalog.locales:
-                if not catalog.has(locale, f"intent.{command}.words"):
-                    errors.append(
-                        FlowError(
-                            f"message 'intent.{command}.words' is missing from locale {locale}",
-                            file=flow.file,
-                            line=1,
-                            flow=flow.id,
-                        )
-                    )
+            problems = [f"command '/{command}' is a built-in intent"] if command in INTENTS else []
+            problems += [
+                f"message 'intent.{command}.words' is missing from locale {locale}"
+                for locale in catalog.locales
+                if not catalog.has(locale, f"intent.{command}.words")
+            ]
+            errors += [FlowError(p, file=flow.file, line=1, flow=flow.id) for p in problems]
     homes = [flow.id for flow in flows if flow.home]
     if len(homes) != 1:
         errors.append(

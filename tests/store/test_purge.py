@@ -4,20 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.chat import CODE, Bot
+from tests.chat import Bot
 
 
 async def test_purge_removes_old_personal_data_and_keeps_filed_requests(tmp_path: Path) -> None:
     bot = Bot(tmp_path)
     filer, idler = bot.client("filer"), bot.client("idler")
-    await filer.send("/deregister")
-    for answer in ("102100058120001", "LKL8A2301234", "13800138000"):
-        await filer.send(answer)
-    await filer.tap("yes")
-    await filer.send(CODE)
-    for _ in range(6):
-        await filer.tap("done")
-    await filer.tap("other")
+    await filer.to_the_code_question()
+    await filer.to_the_summary()
     await filer.tap("yes")
     await idler.send("/deregister")
     await idler.send("102100058120002")  # left mid-way, its slots hold a merchant number
