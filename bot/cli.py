@@ -72,8 +72,7 @@ async def _interactive(chat: TerminalChat, poll_seconds: float) -> None:
             await asyncio.sleep(poll_seconds)
             await chat.poll()
 
-    chat.flush()  # whatever was not delivered before the last exit
-    await chat.send("/start")
+    await chat.resume()
     poller = asyncio.create_task(poll_forever())
     try:
         while True:

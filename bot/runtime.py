@@ -146,6 +146,9 @@ class Runtime:
             if (r.channel, r.user_id) == (channel, user_id)
         ]
 
+    def last_reply(self, channel: str, user_id: str) -> OutboxItem | None:
+        return self.store.last_message(channel, user_id)
+
     def outgoing(
         self, channel: str, user_id: str | None = None, limit: int = 100
     ) -> list[OutboxItem]:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bot.engine.events import InboundEvent
 from bot.runtime import Runtime
+from bot.store.transaction import OutboxItem
 
 CHANNEL = "terminal"
 
@@ -62,8 +63,26 @@ class TerminalChat:
     def open_requests(self) -> int:
         return len(self.runtime.open_requests(CHANNEL, self.user_id))
 
+    async def resume(self) -> None:
+        """Come back to the conversation: what was not delivered, else the last question
+        again; a merchant new here gets the welcome."""
+        if self.runtime.outgoing(CHANNEL, self.user_id):
+            self.flush()
+            return
+        last = self.runtime.last_reply(CHANNEL, self.user_id)
+        if last is None:
+            await self.send("/start")
+        else:
+            self._show([last])
+
     def flush(self) -> None:
         items = self.runtime.outgoing(CHANNEL, self.user_id)
+        self._show(items)
+        self.runtime.delivered(items)
+        while self.notices:
+            self.write(self.notices.pop(0))
+
+    def _show(self, items: list[OutboxItem]) -> None:
         for item in items:
             payload = item.payload
             self.write(payload["text"])
@@ -73,9 +92,6 @@ class TerminalChat:
             for attachment in payload.get("attachments", []):
                 self.write(f"  📎 {self._save(attachment)}")
             self._buttons = buttons
-        self.runtime.delivered(items)
-        while self.notices:
-            self.write(self.notices.pop(0))
 
     def _save(self, attachment: dict[str, str]) -> Path:
         self.exports_dir.mkdir(parents=True, exist_ok=True)

@@ -79,6 +79,26 @@ class Store:
             for r in rows
         ]
 
+    def last_message(self, channel: str, user_id: str) -> OutboxItem | None:
+        """The latest reply to that user, delivered or not."""
+        query = (
+            select(OUTBOX)
+            .where(
+                OUTBOX.c.kind == "message",
+                OUTBOX.c.channel == channel,
+                OUTBOX.c.user_id == user_id,
+            )
+            .order_by(OUTBOX.c.id.desc())
+            .limit(1)
+        )
+        with self.engine.connect() as connection:
+            row = connection.execute(query).first()
+        if row is None:
+            return None
+        return OutboxItem(
+            row.id, row.conversation_id, row.kind, row.channel, row.user_id, json.loads(row.payload)
+        )
+
     def mark_done(self, ids: Sequence[int]) -> None:
         if ids:
             with self.transaction() as tx:
