@@ -135,8 +135,11 @@ class Runtime:
                     "kind": request.kind,
                 },
             )
-            if not self.service.handle(event).duplicate:
-                changed += 1
+            try:
+                if not self.service.handle(event).duplicate:
+                    changed += 1
+            except Exception:  # one conversation's trouble must not stop the others' news
+                log.exception("status %s of %s not delivered", status.state, request.ticket)
         return changed
 
     def open_requests(self, channel: str, user_id: str) -> list[OpenRequest]:

@@ -259,3 +259,27 @@ async def test_an_effect_committed_before_a_crash_runs_after_the_restart(tmp_pat
     said = client.read()
     assert said.keys == ["verify.wait", "ask.code"]
     assert await bot.app.runtime.recover() == 0  # done once, never again
+
+
+async def test_a_code_typed_while_the_last_one_is_checked_is_not_stored(tmp_path: Path) -> None:
+    bot = Bot(tmp_path)
+    client = await at_the_code_question(bot)
+    service = bot.app.runtime.service
+    checking = service.handle(InboundEvent("test", client.user, "c1", text="111111"))
+    assert checking.effects  # the check is on its way to the provider
+    again = service.handle(InboundEvent("test", client.user, "c2", text=CODE))
+    assert [k for m in again.messages for k in m.payload["keys"]] == ["system.busy"]
+    stored = "\n".join(text for _, text in bot.app.store.transcript("test", client.user))
+    assert CODE not in stored and "111111" not in stored
+
+
+async def test_a_message_missing_from_the_catalog_hands_over_instead_of_crashing(
+    tmp_path: Path,
+) -> None:
+    bot = Bot(tmp_path)
+    client = bot.client()
+    await client.send("/deregister")
+    await client.send("102100058120001")
+    del bot.app.engine.catalog.messages["zh_CN"]["invalid.serial.chars"]
+    said = await client.send("LKL-8A23-0123!")
+    assert said.keys == ["handoff.error"]

@@ -17,6 +17,7 @@ from bot.engine.steps import Action, Ask, Branch, Choice, Confirm, End, Handoff,
 from bot.errors import FlowError
 from bot.i18n import Catalog
 from bot.request_states import REQUEST_STATES
+from bot.validation import VALIDATOR_KEYS
 
 # messages the engine itself says, whatever the flows
 SYSTEM_KEYS: tuple[str, ...] = (
@@ -44,6 +45,7 @@ SYSTEM_KEYS: tuple[str, ...] = (
     "status.filed_late",
     *(f"status.{state}" for state in REQUEST_STATES),
     *(f"intent.{name}.words" for name in INTENTS),
+    *VALIDATOR_KEYS,
 )
 
 

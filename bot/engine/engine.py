@@ -17,6 +17,7 @@ from bot.engine.intents import ALWAYS, INTENTS, reprompt
 from bot.engine.state import ConversationState
 from bot.engine.steps.ask import SENSITIVE_MARK
 from bot.engine.turn import FlowLoop, Turn
+from bot.errors import LocaleError
 from bot.i18n import Catalog, resolve_locale
 from bot.validation import Validator, normalize, redact_all
 
@@ -79,7 +80,7 @@ class Engine:
         turn = Turn(self, state, flow)
         try:
             self._dispatch(turn, event, fresh)
-        except (FlowLoop, LookupError, TypeError, ValueError, TemplateError) as exc:
+        except (FlowLoop, LocaleError, LookupError, TypeError, ValueError, TemplateError) as exc:
             # a broken flow or message must not lose the merchant: keep what they had
             # entered, and hand the conversation to a person
             rescue = Turn(self, ConversationState.from_json(before), flow)
@@ -129,7 +130,8 @@ class Engine:
         elif fresh:
             INTENTS["start"](turn, "")
         elif state.status in ("waiting_effect", "waiting_agent"):
-            if getattr(turn.step, "sensitive", False):
+            # at a code question, or while a code is checked, what is typed may be a code
+            if getattr(turn.step, "sensitive", False) or getattr(turn.step, "forget", ()):
                 turn.inbound_text = SENSITIVE_MARK  # typed at a code question: never stored
                 turn.say(waiting)
             elif not turn.shield(text):

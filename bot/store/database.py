@@ -42,12 +42,14 @@ def connect(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
     """An engine for ``url``; a SQLite file gets WAL, its directory and serialised writers."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, hide_parameters=True)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     if sqlite_synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
         raise ValueError(f"bad sqlite synchronous mode {sqlite_synchronous!r}")
-    engine = create_engine(url, connect_args={"check_same_thread": False})
+    # hide_parameters: a failing statement's message (and log line) must not carry phone or
+    # merchant numbers
+    engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
     event.listen(engine, "connect", _sqlite_pragmas(sqlite_synchronous.upper()))
     event.listen(engine, "begin", _begin_immediate)
     return engine

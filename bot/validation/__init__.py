@@ -3,6 +3,7 @@
 from bot.validation.fields import (
     DEFAULT_MERCHANT_ID_PATTERN,
     MAX_INPUT,
+    VALIDATOR_KEYS,
     Invalid,
     Result,
     Valid,
@@ -20,6 +21,7 @@ from bot.validation.text import compact, normalize
 __all__ = [
     "DEFAULT_MERCHANT_ID_PATTERN",
     "MAX_INPUT",
+    "VALIDATOR_KEYS",
     "Finding",
     "Invalid",
     "Result",

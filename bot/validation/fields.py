@@ -42,6 +42,23 @@ class Invalid:
 
 
 Result = Valid | Invalid
+
+# every message key a validator here can answer with: the flow checks require them all
+VALIDATOR_KEYS: Final = (
+    "invalid.too_long",
+    "invalid.merchant_id.empty",
+    "invalid.merchant_id.not_digits",
+    "invalid.merchant_id.length",
+    "invalid.merchant_id.pattern",
+    "invalid.serial.empty",
+    "invalid.serial.chars",
+    "invalid.serial.length",
+    "invalid.phone.unparseable",
+    "invalid.phone.invalid",
+    "invalid.phone.region",
+    "invalid.phone.not_mobile",
+    "invalid.otp.format",
+)
 Validator = Callable[[str], Result]
 
 MAX_INPUT: Final = 200
@@ -57,6 +74,17 @@ _COLON_LABEL: Final = re.compile(r"[^\d:]{1,24}:")
 _MERCHANT_LABEL: Final = re.compile(
     r"(?:(?:merchant|mch|mer)\s*(?:no|number|num|id)\b\.?|mid\b|商户(?:编号|号码|号|id)?"
     r"|[^\d:]{1,24}(?=:))\s*[:#]?\s*(?:[是为]\s*)?",
+    re.IGNORECASE,
+)
+# a label typed before the value without a colon: "SN LKL8A2301234", "手机号 138 0013 8000"
+_SERIAL_LABEL: Final = re.compile(
+    r"(?:s/?n|serial(?:\s*(?:no|number|num)\b\.?)?|机身号|机身编号|序列号|终端号|sn号)"
+    r"(?=[\s:#：]|[是为])\s*[:#]?\s*(?:[是为]\s*)?",
+    re.IGNORECASE,
+)
+_PHONE_LABEL: Final = re.compile(
+    r"(?:mobile|phone|tel|手机号码|手机号|手机|电话号码|电话)\s*(?:no\b\.?|number)?\s*[:#]?\s*"
+    r"(?:[是为]\s*)?",
     re.IGNORECASE,
 )
 _SERIAL_CHARS: Final = re.compile(r"[A-Z0-9]+")
@@ -116,7 +144,9 @@ def serial(text: str) -> Result:
     """Terminal serial number: A-Z/0-9 only, 6..32 characters, returned uppercased."""
     if len(text) > MAX_INPUT:
         return _too_long()
-    value = compact(_strip_colon_label(normalize(text)))
+    plain = _strip_colon_label(normalize(text))
+    label = _SERIAL_LABEL.match(plain)
+    value = compact(plain[label.end() :] if label else plain)
     if not value:
         return Invalid("invalid.serial.empty")
     # Check ASCII before uppercasing: "ß".upper() == "SS" must not sneak through.
@@ -140,7 +170,9 @@ def phone(region: str = "CN") -> Validator:
     def validate(text: str) -> Result:
         if len(text) > MAX_INPUT:
             return _too_long()
-        raw = _strip_colon_label(normalize(text)).translate(_PHONE_SEPARATORS)
+        plain = _strip_colon_label(normalize(text))
+        label = _PHONE_LABEL.match(plain)
+        raw = (plain[label.end() :] if label else plain).translate(_PHONE_SEPARATORS)
         if raw.startswith("00"):
             raw = "+" + raw[2:]
         # phonenumbers reads letters as keypad digits ("138ABC"); refuse them up front.

@@ -12,17 +12,10 @@ from bot.engine.checks import SYSTEM_KEYS, check_flows
 from bot.engine.loader import load_flows
 from bot.i18n import Catalog, resolve_locale
 from bot.settings import PROJECT
-from bot.validation import validators
+from bot.validation import VALIDATOR_KEYS, validators
 
 CATALOG = Catalog.load(PROJECT / "locales")
 FLOWS = load_flows(PROJECT / "flows")
-VALIDATOR_KEYS = [
-    "invalid.too_long",
-    *(f"invalid.merchant_id.{k}" for k in ("empty", "not_digits", "length", "pattern")),
-    *(f"invalid.serial.{k}" for k in ("empty", "chars", "length")),
-    *(f"invalid.phone.{k}" for k in ("unparseable", "invalid", "not_mobile", "region")),
-    "invalid.otp.format",
-]
 
 
 def test_both_locales_ship() -> None:

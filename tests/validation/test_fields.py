@@ -175,3 +175,26 @@ def test_phone_unknown_region_is_a_programming_error() -> None:
 )
 def test_otp(raw: str, expected: object) -> None:
     assert otp(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [
+        ("SN LKL8A2301234", "LKL8A2301234"),
+        ("serial LKL8A2301234", "LKL8A2301234"),
+        ("serial no. lkl8a2301234", "LKL8A2301234"),
+        ("机身号 LKL8A2301234", "LKL8A2301234"),
+        ("机身号是LKL8A2301234", "LKL8A2301234"),
+        ("SNLKL8A2301234", "SNLKL8A2301234"),  # no space: the letters may be the serial's own
+    ],
+)
+def test_serial_label_without_colon_is_not_part_of_the_serial(raw: str, value: str) -> None:
+    assert serial(raw) == Valid(value)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["手机号 138 0013 8000", "phone 13800138000", "手机号是13800138000", "mobile +86 13800138000"],
+)
+def test_phone_label_without_colon_is_dropped(raw: str) -> None:
+    assert phone()(raw) == Valid(E164)

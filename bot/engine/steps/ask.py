@@ -25,6 +25,7 @@ class Ask(Step):
     retries: int | None = None  # tries before giving up; the flow's default when unset
     on_exhausted: str | None = None  # where to go then; a handoff to a person when unset
     sensitive: bool = False  # never store what the merchant typed in clear
+    card_like: bool = False  # a long Luhn-valid number is a fair answer here (merchant numbers)
 
     def enter(self, turn: Turn) -> None:
         turn.say(self.prompt)
@@ -36,10 +37,10 @@ class Ask(Step):
             self.enter(turn)
             return
         # words around a code or a password are never an answer ("my password is hunter22"
-        # would pass as a serial); a bare number is judged by the validator first, since a
-        # merchant number may happen to pass the card check
+        # would pass as a serial), nor is a card number — except where the flow expects a
+        # long number (card_like): a merchant number may happen to pass the card check
         finding = None if self.sensitive else inspect(text)
-        if finding is not None and finding.kinds - {"card"}:
+        if finding is not None and (finding.kinds - {"card"} or not self.card_like):
             turn.shield(text)
             return
         result = turn.validate(self.validator, value or text)
