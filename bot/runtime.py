@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from bot.effects import EffectRunner
 from bot.engine.events import InboundEvent
@@ -58,18 +59,46 @@ class Runtime:
         self.commits = 0  # group commits so far, and the events they carried
         self.committed_events = 0
         self._queue: list[tuple[InboundEvent, asyncio.Future[tuple[Handled, float]]]] = []
+        self._running: set[int] = set()  # effects this process has taken on
 
     async def receive(self, event: InboundEvent) -> Delivery:
         """Handle one inbound event and every effect it (transitively) asked for. Returns the
         replies they committed, in order, for the channel to deliver (a duplicate: none)."""
         handled, seconds = await self.commit(event)
         delivery = Delivery(list(handled.messages), seconds)
-        for effect in handled.effects:
+        now = [e for e in handled.effects if "not_before" not in e.payload]
+        try:
+            for effect in now:
+                delivery.add(await self._run(effect))
+        finally:  # cancelled or failed half-way: what did not run is left to sweep()
+            self._running.difference_update(e.id for e in now)
+        return delivery
+
+    async def _run(self, effect: OutboxItem) -> Delivery:
+        self._running.add(effect.id)
+        try:
             began = time.perf_counter()
             result = await self.runner.run(effect)
-            delivery.seconds += time.perf_counter() - began
-            delivery.add(await self.receive(result))
+            spent = time.perf_counter() - began
+        finally:
+            self._running.discard(effect.id)
+        delivery = await self.receive(result)
+        delivery.seconds += spent
         return delivery
+
+    async def sweep(self) -> int:
+        """Run the effects that are due and that nobody runs: scheduled retries, and those a
+        crashed process or a cancelled call left behind. Returns how many ran."""
+        ran = 0
+        for effect in self.store.pending("effect", limit=1000):
+            not_before = effect.payload.get("not_before")
+            if effect.id in self._running or (
+                not_before and datetime.fromisoformat(not_before) > self.store.clock()
+            ):
+                continue
+            await self._run(effect)
+            ran += 1
+        return ran
 
     async def commit(self, event: InboundEvent) -> tuple[Handled, float]:
         """Handle ``event``; resolves once it is committed, with the seconds its commit took.
@@ -103,14 +132,11 @@ class Runtime:
             if isinstance(result, Exception):
                 done.set_exception(result)
             else:
+                # its effects are taken before anyone else sees them: sweep() leaves them alone
+                self._running.update(e.id for e in result.effects if "not_before" not in e.payload)
                 done.set_result((result, seconds))
 
-    async def recover(self) -> int:
-        """Run effects a previous process committed but did not finish (it crashed)."""
-        pending = self.store.pending("effect", limit=10_000)
-        for effect in pending:
-            await self.receive(await self.runner.run(effect))
-        return len(pending)
+    recover = sweep  # at start: whatever the last process committed and did not run
 
     async def poll_statuses(self) -> int:
         """Ask the provider about every open request; push each change into its chat."""

@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.engine.engine import Engine, Outcome, UnknownFlowVersion
@@ -66,6 +67,19 @@ def effect_payload(effect: Effect, event: InboundEvent, run: int) -> dict[str, A
 
 
 log = logging.getLogger("posbot.service")
+
+
+SUBMIT_ATTEMPTS = 12  # a filing is asked for again this many times after an outage ...
+SUBMIT_BACKOFF = timedelta(seconds=30)  # ... waiting twice as long each time, up to an hour
+
+
+def submit_retry(effect: dict[str, Any], now: datetime) -> list[dict[str, Any]]:
+    attempt = int(effect.get("attempt", 0)) + 1
+    if attempt > SUBMIT_ATTEMPTS:
+        log.error("giving up filing %s after %d attempts", effect.get("token"), attempt - 1)
+        return []
+    wait = min(SUBMIT_BACKOFF * 2 ** (attempt - 1), timedelta(hours=1))
+    return [{**effect, "attempt": attempt, "not_before": (now + wait).isoformat()}]
 
 
 class ConversationService:
@@ -128,13 +142,14 @@ class ConversationService:
         transcript = [] if outcome.inbound_text is None else [("in", outcome.inbound_text)]
         transcript += [("out", reply.text) for reply in outcome.replies]
         tx.add_transcript(conversation_id, transcript)
-        self._record_side_facts(tx, conversation_id, event)
+        retry = self._record_side_facts(tx, conversation_id, event)
         queued = tx.enqueue(
             conversation_id,
             event.channel,
             event.user_id,
             [("message", reply_payload(r)) for r in outcome.replies]
-            + [("effect", effect_payload(e, event, new.run)) for e in outcome.effects],
+            + [("effect", effect_payload(e, event, new.run)) for e in outcome.effects]
+            + [("effect", payload) for payload in retry],
         )
         return Handled(
             False,
@@ -157,11 +172,18 @@ class ConversationService:
             self.engine.flows.add_version(parse_flow(source, f"<stored {missing.flow}>"))
             return self.engine.advance(state, event, saved=saved)
 
-    def _record_side_facts(self, tx: Tx, conversation_id: int, event: InboundEvent) -> None:
+    def _record_side_facts(
+        self, tx: Tx, conversation_id: int, event: InboundEvent
+    ) -> list[dict[str, Any]]:
+        """Facts an event establishes beside the conversation; returns effects to retry."""
         payload = event.payload
         if event.kind == "effect":
-            tx.finish(int(payload["outbox_id"]))
+            effect = tx.finish(int(payload["outbox_id"]))
             data = payload.get("data") or {}
+            if payload.get("call") == "submit" and payload.get("outcome") == "unavailable":
+                # the provider may have filed it and only its answer got lost: ask again, under
+                # the same idempotency key, until it answers — the merchant hears the ticket
+                return submit_retry(effect, tx.now)
             if payload.get("call") == "submit" and payload.get("outcome") == "filed":
                 tx.record_filing(
                     conversation_id,
@@ -175,3 +197,4 @@ class ConversationService:
                 )
         elif event.kind == "status":
             tx.record_status(str(payload["ticket"]), str(payload["state"]), payload.get("reason"))
+        return []

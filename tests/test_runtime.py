@@ -283,3 +283,53 @@ async def test_a_message_missing_from_the_catalog_hands_over_instead_of_crashing
     del bot.app.engine.catalog.messages["zh_CN"]["invalid.serial.chars"]
     said = await client.send("LKL-8A23-0123!")
     assert said.keys == ["handoff.error"]
+
+
+async def test_a_filing_whose_answer_was_lost_is_asked_again_and_its_ticket_told(
+    tmp_path: Path,
+) -> None:
+    bot = Bot(tmp_path)
+    client = await at_the_code_question(bot)
+    await client.to_the_summary()
+    submit = bot.provider._do_submit
+    lost = 0
+
+    async def files_but_the_answer_is_lost(filing: Filing) -> RequestStatus:
+        nonlocal lost
+        status = await submit(filing)  # the provider files it ...
+        if lost < 3:
+            lost += 1
+            raise ProviderUnavailable("read timeout")  # ... and its answer never arrives
+        return status
+
+    bot.provider._do_submit = files_but_the_answer_is_lost  # type: ignore[method-assign]
+    bot.app.runtime.runner.wait_max = 0
+    said = await client.tap("yes")
+    assert said.keys == ["submit.wait", "submit.delayed", "end.done"]
+    assert bot.app.store.requests() == []
+    assert await bot.app.runtime.sweep() == 0  # not due yet
+    bot.clock.advance(31)
+    assert await bot.app.runtime.sweep() == 1
+    said = client.read()
+    assert said.keys == ["status.filed_late"] and "SBX-2026-000100" in said.text
+    assert bot.provider.filings == 1
+    assert [r["ticket"] for r in bot.app.store.requests()] == ["SBX-2026-000100"]
+    said = await client.send("/status")
+    assert said.keys[0] != "status.none" and "SBX-2026-000100" in said.text
+
+
+async def test_cancel_while_filing_does_not_claim_nothing_was_filed(tmp_path: Path) -> None:
+    bot = Bot(tmp_path)
+    client = await at_the_code_question(bot)
+    await client.to_the_summary()
+    service = bot.app.runtime.service
+    filing = service.handle(
+        InboundEvent("test", client.user, "yes", kind="button", payload={"value": "yes"})
+    )
+    cancelled = service.handle(InboundEvent("test", client.user, "cancel", text="/cancel"))
+    assert [k for m in cancelled.messages for k in m.payload["keys"]][0] == (
+        "system.cancelled_filing"
+    )
+    for effect in filing.effects:
+        await bot.app.runtime.receive(await bot.app.runtime.runner.run(effect))
+    assert client.read().keys[-1] == "status.filed_late"

@@ -58,6 +58,7 @@ class TerminalChat:
     async def poll(self) -> None:
         """Pick up status changes from the provider and show them."""
         await self.runtime.poll_statuses()
+        await self.runtime.sweep()  # filings retried after an outage, effects left behind
         self.flush()
 
     def open_requests(self) -> int:

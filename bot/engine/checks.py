@@ -29,6 +29,7 @@ SYSTEM_KEYS: tuple[str, ...] = (
     "system.busy",
     "system.cancelled",
     "system.cancelled_filed",
+    "system.cancelled_filing",
     "system.restarted",
     "system.back_unavailable",
     "system.help",

@@ -28,7 +28,9 @@ def start(turn: Turn, arg: str) -> None:
 
 def cancel(turn: Turn, arg: str) -> None:
     latest = turn.state.latest_request
-    if latest is not None and latest.state not in FINAL_STATES:
+    if turn.state.status == "waiting_effect" and getattr(turn.step, "call", "") == "submit":
+        turn.say("system.cancelled_filing")  # too late to stop: the filing is on its way
+    elif latest is not None and latest.state not in FINAL_STATES:
         turn.say("system.cancelled_filed", ticket=latest.ticket)
     else:
         turn.say("system.cancelled")

@@ -187,8 +187,9 @@ class Tx:
         assert row is not None, "INSERT ... RETURNING returned nothing"
         return int(row[0])
 
-    def finish(self, outbox_id: int) -> None:
-        """Mark an outbox row done; an effect's secret params (one-time codes) are wiped."""
+    def finish(self, outbox_id: int) -> dict[str, Any]:
+        """Mark an outbox row done; an effect's secret params (one-time codes) are wiped.
+        Returns its payload, as it is now stored."""
         self.cursor.execute(self.sql.outbox_payload, (outbox_id,))
         row = self.cursor.fetchone()
         payload = json.loads(row[0]) if row else {}
@@ -199,6 +200,7 @@ class Tx:
             }
         raw = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
         self.cursor.execute(self.sql.finish, (self.stamp, raw, outbox_id))
+        return payload
 
     # -- the rest: filings, statuses, verification, flow versions ----------------------------
 
