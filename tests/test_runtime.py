@@ -327,9 +327,8 @@ async def test_cancel_while_filing_does_not_claim_nothing_was_filed(tmp_path: Pa
         InboundEvent("test", client.user, "yes", kind="button", payload={"value": "yes"})
     )
     cancelled = service.handle(InboundEvent("test", client.user, "cancel", text="/cancel"))
-    assert [k for m in cancelled.messages for k in m.payload["keys"]][0] == (
-        "system.cancelled_filing"
-    )
+    said = [k for m in cancelled.messages for k in m.payload["keys"]]
+    assert said[:1] == ["system.cancelled_filing"]
     for effect in filing.effects:
         await bot.app.runtime.receive(await bot.app.runtime.runner.run(effect))
     assert client.read().keys[-1] == "status.filed_late"
