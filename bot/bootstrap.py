@@ -61,6 +61,12 @@ def build(
     migrate(database)
     store = Store(database, clock)
     store.save_flow_versions([(f.id, f.version, f.source) for f in engine.flows])
+    if isinstance(provider, SandboxProvider):  # it lives in this process: remind it
+        provider.adopt(
+            (r["ticket"], r["kind"], r["serial"], r["idempotency_key"], r["status"])
+            for r in store.requests()
+            if r["provider"] == provider.name
+        )
     service = ConversationService(store, engine, provider=provider.name)
     runtime = Runtime(
         service,

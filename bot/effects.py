@@ -58,7 +58,11 @@ class EffectRunner:
 
     async def run(self, item: OutboxItem) -> InboundEvent:
         payload = item.payload
-        params = {**payload["params"], "attempt": payload.get("attempt", 0)}
+        params = {
+            **payload["params"],
+            "attempt": payload.get("attempt", 0),
+            "who": f"{item.channel}:{item.user_id}",  # the conversation asking
+        }
         try:
             async for attempt in AsyncRetrying(
                 stop=stop_after_attempt(self.attempts),
@@ -118,7 +122,9 @@ class EffectRunner:
             record = tx.verification(merchant_id, serial)
             if verdict == "ok":
                 tx.set_verification(
-                    merchant_id, serial, Verification(verified_until=tx.now + VERIFIED_FOR)
+                    merchant_id,
+                    serial,
+                    Verification(verified_until=tx.now + VERIFIED_FOR, verified_for=p["who"]),
                 )
                 return "ok", {}
             if verdict == "expired":
@@ -132,10 +138,12 @@ class EffectRunner:
             tx.set_verification(merchant_id, serial, Verification(failures=failures))
             return "wrong", {"left": MAX_CODE_FAILURES - failures}
 
-    def _verified(self, merchant_id: str, serial: str) -> bool:
+    def _verified(self, merchant_id: str, serial: str, who: str) -> bool:
+        """Did this conversation check a code for this terminal recently enough?"""
         with self.store.reading() as tx:
-            until = tx.verification(merchant_id, serial).verified_until
-            return until is not None and until > tx.now
+            record = tx.verification(merchant_id, serial)
+            until = record.verified_until
+            return until is not None and until > tx.now and record.verified_for == who
 
     async def _submit(self, p: dict[str, Any]) -> Result:
         filing = Filing(
@@ -149,9 +157,12 @@ class EffectRunner:
         )
         with self.store.reading() as tx:
             already = tx.filed(filing.idempotency_key)
+            in_progress = tx.open_request_for(filing.merchant_id, filing.serial)
         if already is not None:
             return "filed", self._filed(filing, *already)
-        if not p.get("attempt") and not self._verified(filing.merchant_id, filing.serial):
+        if in_progress is not None:  # one open request per terminal, whatever the provider says
+            return "refused", {"code": "open_request", "ticket": in_progress}
+        if not p.get("attempt") and not self._verified(filing.merchant_id, filing.serial, p["who"]):
             # whatever a flow allows, nothing is filed without a fresh one-time code
             return "refused", {"code": "not_verified"}
         try:

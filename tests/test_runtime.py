@@ -107,7 +107,9 @@ async def test_a_provider_outage_hands_over_without_losing_anything(tmp_path: Pa
     assert state_of(bot, client.user).slots["phone"] == "+8613800138000"
 
 
-async def test_nothing_is_filed_without_a_fresh_code(tmp_path: Path) -> None:
+async def test_nothing_is_filed_without_a_fresh_code_of_the_same_conversation(
+    tmp_path: Path,
+) -> None:
     bot = Bot(tmp_path)
     runner = bot.app.runtime.runner
     params = {
@@ -118,10 +120,14 @@ async def test_nothing_is_filed_without_a_fresh_code(tmp_path: Path) -> None:
         "phone": "+8613800138000",
         "reason": "other",
         "checklist": {},
+        "who": "test:m",
     }
     assert await runner._submit(dict(params)) == ("refused", {"code": "not_verified"})
     await bot.provider.send_code("102100058120001", "LKL8A2301234")
     assert (await runner._check_code({**params, "code": CODE}))[0] == "ok"
+    # another conversation does not ride on this one's code
+    stranger = {**params, "who": "test:stranger", "idempotency_key": "s" * 32}
+    assert await runner._submit(stranger) == ("refused", {"code": "not_verified"})
     outcome, data = await runner._submit(dict(params))
     assert outcome == "filed" and data["ticket"]
     with bot.app.store.transaction() as tx:  # what the service records with the outcome
@@ -148,8 +154,9 @@ async def test_nothing_is_filed_without_a_fresh_code(tmp_path: Path) -> None:
         )
     bot.clock.advance(31 * 60)  # the verification window is over, but a replay still answers
     assert (await runner._submit(dict(params)))[1]["ticket"] == data["ticket"]
-    other = Filing(**{**params, "idempotency_key": "j" * 32})  # type: ignore[arg-type]
-    assert (await runner._submit(vars(other)))[0] == "refused"
+    # and a second request for the same terminal is refused while the first is open
+    again = await runner._submit({**params, "idempotency_key": "j" * 32})
+    assert again == ("refused", {"code": "open_request", "ticket": data["ticket"]})
 
 
 async def test_the_one_time_code_is_not_kept_in_the_store(tmp_path: Path) -> None:
@@ -332,3 +339,28 @@ async def test_cancel_while_filing_does_not_claim_nothing_was_filed(tmp_path: Pa
     for effect in filing.effects:
         await bot.app.runtime.receive(await bot.app.runtime.runner.run(effect))
     assert client.read().keys[-1] == "status.filed_late"
+
+
+async def test_a_restarted_sandbox_keeps_reviewing_and_numbering_on(tmp_path: Path) -> None:
+    from bot.bootstrap import build
+    from bot.providers.sandbox import SandboxProvider
+
+    bot = Bot(tmp_path)
+    client = await at_the_code_question(bot)
+    await client.to_the_summary()
+    await client.tap("yes")
+    # `make run` again: a new process, a new in-process sandbox that remembers nothing
+    bot.app.store.engine.dispose()
+    bot.provider = SandboxProvider(clock=bot.clock, review_step_seconds=10.0, fixed_code=CODE)
+    bot.app = build(bot.settings, provider=bot.provider, clock=bot.clock.now)
+    bot.clock.advance(10)
+    assert await bot.app.runtime.poll_statuses() == 1
+    assert client.read().keys == ["status.under_review"]
+    other = bot.client("other")
+    await other.send("/deregister")
+    for answer in ("102100058120004", "SZZT00445566", "13600136000"):
+        await other.send(answer)
+    await other.tap("yes")
+    await other.to_the_summary()
+    said = await other.tap("yes")
+    assert "SBX-2026-000101" in said.text  # not SBX-2026-000100 a second time

@@ -12,7 +12,7 @@ import logging
 import math
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -28,7 +28,7 @@ from bot.providers.base import (
     RequestStatus,
     Terminal,
 )
-from bot.request_states import RequestState
+from bot.request_states import FINAL_STATES, RequestState
 from bot.validation import mask_phone
 
 log = logging.getLogger("posbot.sandbox")
@@ -267,6 +267,23 @@ class SandboxProvider(Provider):
         if request is None:
             raise ProviderRejected(f"no request {ticket!r}", code="unknown_ticket")
         return request
+
+    def adopt(self, filed: Iterable[tuple[str, RequestKind, str, str, str]]) -> None:
+        """Take back requests filed through an earlier sandbox — (ticket, kind, serial,
+        idempotency key, last known state) — so a restarted `make run` keeps reviewing them
+        and never issues their ticket numbers again."""
+        for ticket, kind, serial, key, state in filed:
+            self._seq = max(self._seq, int(ticket.rsplit("-", 1)[-1]) + 1)
+            if ticket in self._requests:
+                continue
+            at = _LADDER.index(state) if state in _LADDER else 0
+            request = _Request(ticket, kind, serial, self._clock() - at * self._step)
+            self._requests[ticket] = request
+            self._by_key[key] = ticket
+            if state in FINAL_STATES:
+                self._finish(request, RequestStatus(ticket, state))  # type: ignore[arg-type]
+            else:
+                self._open[serial] = ticket
 
     def _refresh(self, request: _Request) -> RequestStatus:
         """The request's status now; a request that just became final takes effect."""

@@ -41,6 +41,8 @@ class InboundKey(SQLModel, table=True):
 
 
 class Request(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("provider", "ticket", name="uq_request_provider_ticket"),)
+
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key="conversation.id", index=True)
     idempotency_key: str = Field(max_length=64, unique=True)
@@ -96,6 +98,7 @@ class Verification(SQLModel, table=True):
     failures: int = 0
     locked_until: datetime | None = None
     verified_until: datetime | None = None  # a filing needs a code checked within this window
+    verified_for: str | None = Field(default=None, max_length=200)  # ... by that conversation
     updated_at: datetime
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from bot.request_states import FINAL_STATES
 from bot.store.tables import FLOW_VERSION, REQUEST, REQUEST_STATUS, VERIFICATION
 
 SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores datetimes in SQLite (UTC)
@@ -38,6 +39,7 @@ class Verification:
     failures: int = 0
     locked_until: datetime | None = None
     verified_until: datetime | None = None
+    verified_for: str | None = None  # the conversation that checked the code
 
 
 class HotSql:
@@ -261,6 +263,18 @@ class Tx:
         ).first()
         return None if row is None else (row[0], row[1])
 
+    def open_request_for(self, merchant_id: str, serial: str) -> str | None:
+        """The ticket of a request for that terminal that is not over yet, if any."""
+        return self.connection.execute(
+            select(REQUEST.c.ticket)
+            .where(
+                REQUEST.c.merchant_id == merchant_id,
+                REQUEST.c.serial == serial,
+                REQUEST.c.status.not_in(sorted(FINAL_STATES)),
+            )
+            .limit(1)
+        ).scalar()
+
     def record_status(self, ticket: str, status: str, reason: str | None) -> bool:
         """Move a request to ``status``; False when it already was there."""
         row = self.connection.execute(
@@ -290,7 +304,12 @@ class Tx:
         ).first()
         if row is None:
             return Verification()
-        return Verification(row.failures, _aware(row.locked_until), _aware(row.verified_until))
+        return Verification(
+            row.failures,
+            _aware(row.locked_until),
+            _aware(row.verified_until),
+            row.verified_for,
+        )
 
     def set_verification(self, merchant_id: str, serial: str, record: Verification) -> None:
         self.connection.execute(
@@ -305,6 +324,7 @@ class Tx:
                 failures=record.failures,
                 locked_until=record.locked_until,
                 verified_until=record.verified_until,
+                verified_for=record.verified_for,
                 updated_at=self.now,
             )
         )
