@@ -48,6 +48,11 @@ class Checklist(Step):
         if item is None:
             turn.goto(turn.next_of(self))
             return
+        if value is not None:
+            value, _, asked_for = value.partition("@")
+            if asked_for and asked_for != item.id:  # a button of an earlier item: not this one
+                self._ask(turn)
+                return
         answer = turn.match(text, value, [(v, label) for label, v in self._buttons(item)])
         cursor = turn.state.cursor
         if answer == DONE:
@@ -63,7 +68,13 @@ class Checklist(Step):
             self._record(turn, item, "skipped")
         elif answer == SKIP:
             cursor["skipping"] = item.id
-            turn.say(item.warn, buttons=[("button.skip_anyway", SKIP), ("button.done", DONE)])
+            turn.say(
+                item.warn,
+                buttons=[
+                    ("button.skip_anyway", f"{SKIP}@{item.id}"),
+                    ("button.done", f"{DONE}@{item.id}"),
+                ],
+            )
         else:
             turn.say("choice.unknown")
             self._ask(turn)
@@ -118,7 +129,7 @@ class Checklist(Step):
         cursor = turn.state.cursor
         turn.say(
             "checklist.item",
-            buttons=self._buttons(item),
+            buttons=[(label, f"{value}@{item.id}") for label, value in self._buttons(item)],
             n=cursor["at"] + 1,
             total=len(cursor["todo"]),
             item=turn.text(item.label),

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 YES = "yes"
 NO = "no"
 EDIT = "edit:"
+AT = "@"  # a button's value names the step (or item) it was sent for: "yes@summary"
 
 
 class Confirm(Step):
@@ -29,9 +30,14 @@ class Confirm(Step):
     edit: dict[str, str] = Field(default_factory=dict)  # field → the ask step collecting it
 
     def enter(self, turn: Turn) -> None:
-        turn.say(self.message, buttons=self._buttons())
+        turn.say(self.message, buttons=self._tagged())
 
     def handle(self, turn: Turn, text: str, value: str | None) -> None:
+        if value is not None:
+            value, _, asked_at = value.partition(AT)
+            if asked_at and asked_at != self.id:  # a yes/no of an earlier question: ask again
+                self.enter(turn)
+                return
         value = value or turn.match(text, None, [(v, label) for label, v in self._buttons()])
         field = value[len(EDIT) :] if value and value.startswith(EDIT) else None
         if field is None and value is None:
@@ -48,9 +54,17 @@ class Confirm(Step):
             turn.state.return_to = None
             turn.goto(self.no)
         elif answer == NO:
-            turn.say("confirm.which", buttons=self._buttons())
+            turn.say("confirm.which", buttons=self._tagged())
         else:
-            turn.say("confirm.unknown", buttons=self._buttons())
+            turn.say("confirm.unknown", buttons=self._tagged())
+
+    def _tagged(self) -> list[tuple[str, str]]:
+        """The buttons as sent: yes and no name this step, so one tapped on an earlier
+        message (the details, the balance) never confirms this one (the filing)."""
+        return [
+            (label, v if v.startswith(EDIT) else f"{v}{AT}{self.id}")
+            for label, v in self._buttons()
+        ]
 
     def _buttons(self) -> list[tuple[str, str]]:
         buttons = [(self.yes_label, YES)]
