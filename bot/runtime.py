@@ -169,11 +169,7 @@ class Runtime:
         return changed
 
     def open_requests(self, channel: str, user_id: str) -> list[OpenRequest]:
-        return [
-            r
-            for r in self.store.open_requests(sorted(FINAL_STATES))
-            if (r.channel, r.user_id) == (channel, user_id)
-        ]
+        return self.store.open_requests(sorted(FINAL_STATES), channel=channel, user_id=user_id)
 
     def last_reply(self, channel: str, user_id: str) -> OutboxItem | None:
         return self.store.last_message(channel, user_id)

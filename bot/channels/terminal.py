@@ -73,6 +73,8 @@ class TerminalChat:
         last = self.runtime.last_reply(CHANNEL, self.user_id)
         if last is None:
             await self.send("/start")
+        elif self.locale:  # --lang given: switch, which also asks the question again
+            await self.send(f"/lang {self.locale}")
         else:
             self._show([last])
 

@@ -106,7 +106,9 @@ class Store:
                     update(OUTBOX).where(OUTBOX.c.id.in_(ids)).values(done_at=tx.now)
                 )
 
-    def open_requests(self, final_states: Sequence[str]) -> list[OpenRequest]:
+    def open_requests(
+        self, final_states: Sequence[str], *, channel: str | None = None, user_id: str | None = None
+    ) -> list[OpenRequest]:
         query = (
             select(
                 REQUEST.c.ticket,
@@ -122,6 +124,10 @@ class Store:
             .join(CONVERSATION, CONVERSATION.c.id == REQUEST.c.conversation_id)
             .where(REQUEST.c.status.not_in(final_states))
         )
+        if channel is not None:
+            query = query.where(CONVERSATION.c.channel == channel)
+        if user_id is not None:
+            query = query.where(CONVERSATION.c.user_id == user_id)
         with self.engine.connect() as connection:
             return [OpenRequest(*row) for row in connection.execute(query).all()]
 
@@ -166,6 +172,23 @@ class Store:
                     delete(table).where(table.c.conversation_id.in_(old))
                 ).rowcount
             filed = select(REQUEST.c.conversation_id)
+            # a conversation kept for its request keeps the request, not what was typed into it
+            finished = tx.connection.execute(
+                select(CONVERSATION.c.id, CONVERSATION.c.state).where(
+                    CONVERSATION.c.id.in_(old),
+                    CONVERSATION.c.id.in_(filed),
+                    CONVERSATION.c.status == "done",
+                )
+            ).all()
+            for conversation_id, raw in finished:
+                state = json.loads(raw)
+                state.update(slots={}, entry={}, cursor={}, history=[], retries={}, failures={})
+                tx.connection.execute(
+                    update(CONVERSATION)
+                    .where(CONVERSATION.c.id == conversation_id)
+                    .values(state=json.dumps(state, ensure_ascii=False))
+                )
+            counts["scrubbed"] = len(finished)
             counts[CONVERSATION.name] = tx.connection.execute(
                 delete(CONVERSATION).where(
                     CONVERSATION.c.id.in_(old), CONVERSATION.c.id.not_in(filed)

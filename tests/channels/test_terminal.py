@@ -8,9 +8,9 @@ from bot.channels.terminal import TerminalChat
 from tests.chat import Bot
 
 
-def chat_for(bot: Bot, lines: list[str], tmp_path: Path) -> TerminalChat:
+def chat_for(bot: Bot, lines: list[str], tmp_path: Path, locale: str | None = "en") -> TerminalChat:
     return TerminalChat(
-        bot.app.runtime, user_id="me", locale="en", write=lines.append,
+        bot.app.runtime, user_id="me", locale=locale, write=lines.append,
         exports_dir=tmp_path / "exports",
     )  # fmt: skip
 
@@ -31,11 +31,24 @@ async def test_coming_back_shows_the_question_where_the_merchant_left(tmp_path: 
 
     bot.restart()
     shown.clear()
-    chat = chat_for(bot, shown, tmp_path)
+    chat = chat_for(bot, shown, tmp_path, locale=None)
     await chat.resume()
     assert len(shown) == 1 and shown[0].startswith("Please enter the terminal's serial number")
     await chat.send("LKL8A2301234")
     assert shown[-1].startswith("Please enter the mobile number")
+
+
+async def test_coming_back_with_another_language_switches_to_it(tmp_path: Path) -> None:
+    bot, shown = Bot(tmp_path), []
+    chat = chat_for(bot, shown, tmp_path)
+    await chat.resume()
+    await chat.send("1")
+    shown.clear()
+    await chat_for(bot, shown, tmp_path, locale="zh").resume()
+    assert shown == [
+        "已切换为中文。",
+        "请输入商户号（15 位数字，印在签购单上，也可在商户 App 中查看）：",
+    ]
 
 
 async def test_a_number_is_a_tap_only_when_it_names_a_button(tmp_path: Path) -> None:
