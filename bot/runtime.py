@@ -63,7 +63,9 @@ class Runtime:
 
     async def receive(self, event: InboundEvent) -> Delivery:
         """Handle one inbound event and every effect it (transitively) asked for. Returns the
-        replies they committed, in order, for the channel to deliver (a duplicate: none)."""
+        replies they committed, in order (a duplicate: none). A channel that answers in the
+        same breath (a webhook's reply) delivers these and marks them ``delivered``; one that
+        sends on its own schedule reads ``outgoing`` instead — never both."""
         handled, seconds = await self.commit(event)
         delivery = Delivery(list(handled.messages), seconds)
         now = [e for e in handled.effects if "not_before" not in e.payload]
