@@ -22,6 +22,7 @@ from bot.store.repository import OpenRequest, Store
 from bot.store.transaction import OutboxItem
 
 log = logging.getLogger("posbot.runtime")
+MIN_BATCH = 2  # a commit (an fsync) is worth sharing even when each event is slow
 
 
 @dataclass
@@ -114,7 +115,7 @@ class Runtime:
         return await done
 
     def _flush(self) -> None:
-        size = max(1, min(self.batch, int(self.batch_ms / self._ms_per_event)))
+        size = max(MIN_BATCH, min(self.batch, int(self.batch_ms / self._ms_per_event)))
         taken, self._queue = self._queue[:size], self._queue[size:]
         if self._queue:
             asyncio.get_running_loop().call_soon(self._flush)
