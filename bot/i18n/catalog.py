@@ -39,7 +39,7 @@ class Catalog:
             undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False
         )
         self._env.filters.update(FILTERS)
-        self._templates: dict[tuple[str, str], Template] = {}
+        self._templates: dict[tuple[str, str], Template | str] = {}
         self._words: dict[str, frozenset[str]] = {}
 
     @classmethod
@@ -67,9 +67,11 @@ class Catalog:
             source = self.messages.get(locale, {}).get(key)
             if not source:
                 raise LocaleError(locale, key)
-            template = self._env.from_string(source)
+            # most messages (every button label) are plain text: no template to run
+            plain = "{{" not in source and "{%" not in source and "{#" not in source
+            template = source.strip() if plain else self._env.from_string(source)
             self._templates[(locale, key)] = template
-        return template.render(context).strip()
+        return template if isinstance(template, str) else template.render(context).strip()
 
     def words(self, key: str) -> frozenset[str]:
         """The '|'-separated words of ``key`` in every locale, lowercased: what merchants type."""
