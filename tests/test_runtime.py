@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 
@@ -21,6 +22,14 @@ async def at_the_code_question(bot: Bot) -> Client:
     client = bot.client()
     await client.to_the_code_question()
     return client
+
+
+def committed(bot: Bot, user: str, key: str, *, text: str = "", tap: str | None = None) -> Any:
+    """The event handled and committed; its effects not run yet (a slow provider)."""
+    if tap is None:
+        return bot.app.runtime.service.handle(InboundEvent("test", user, key, text=text))
+    event = InboundEvent("test", user, key, kind="button", payload={"value": tap})
+    return bot.app.runtime.service.handle(event)
 
 
 def state_of(bot: Bot, user: str) -> ConversationState:
@@ -180,14 +189,9 @@ async def test_a_second_confirm_while_filing_files_nothing_more(tmp_path: Path) 
     bot = Bot(tmp_path)
     client = await at_the_code_question(bot)
     await client.to_the_summary()
-    service = bot.app.runtime.service
     # the merchant taps "submit" twice before the provider answers the first
-    first = service.handle(
-        InboundEvent("test", client.user, "tap-1", kind="button", payload={"value": "yes"})
-    )
-    second = service.handle(
-        InboundEvent("test", client.user, "tap-2", kind="button", payload={"value": "yes"})
-    )
+    first = committed(bot, client.user, "tap-1", tap="yes")
+    second = committed(bot, client.user, "tap-2", tap="yes")
     assert [k for m in second.messages for k in m.payload["keys"]] == ["system.busy"]
     assert len(first.effects) == 1 and second.effects == []
     for effect in first.effects:
@@ -257,9 +261,7 @@ async def test_an_effect_committed_before_a_crash_runs_after_the_restart(tmp_pat
     for answer in ("102100058120001", "LKL8A2301234", "13800138000"):
         await client.send(answer)
     # "looks right" is committed with its provider check queued — then the process dies
-    handled = bot.app.runtime.service.handle(
-        InboundEvent("test", client.user, "tap-yes", kind="button", payload={"value": "yes"})
-    )
+    handled = committed(bot, client.user, "tap-yes", tap="yes")
     assert len(handled.effects) == 1
     bot.restart()
     assert await bot.app.runtime.recover() == 1
@@ -271,10 +273,9 @@ async def test_an_effect_committed_before_a_crash_runs_after_the_restart(tmp_pat
 async def test_a_code_typed_while_the_last_one_is_checked_is_not_stored(tmp_path: Path) -> None:
     bot = Bot(tmp_path)
     client = await at_the_code_question(bot)
-    service = bot.app.runtime.service
-    checking = service.handle(InboundEvent("test", client.user, "c1", text="111111"))
+    checking = committed(bot, client.user, "c1", text="111111")
     assert checking.effects  # the check is on its way to the provider
-    again = service.handle(InboundEvent("test", client.user, "c2", text=CODE))
+    again = committed(bot, client.user, "c2", text=CODE)
     assert [k for m in again.messages for k in m.payload["keys"]] == ["system.busy"]
     stored = "\n".join(text for _, text in bot.app.store.transcript("test", client.user))
     assert CODE not in stored and "111111" not in stored
@@ -329,11 +330,8 @@ async def test_cancel_while_filing_does_not_claim_nothing_was_filed(tmp_path: Pa
     bot = Bot(tmp_path)
     client = await at_the_code_question(bot)
     await client.to_the_summary()
-    service = bot.app.runtime.service
-    filing = service.handle(
-        InboundEvent("test", client.user, "yes", kind="button", payload={"value": "yes"})
-    )
-    cancelled = service.handle(InboundEvent("test", client.user, "cancel", text="/cancel"))
+    filing = committed(bot, client.user, "yes", tap="yes")
+    cancelled = committed(bot, client.user, "cancel", text="/cancel")
     said = [k for m in cancelled.messages for k in m.payload["keys"]]
     assert said[:1] == ["system.cancelled_filing"]
     for effect in filing.effects:
