@@ -59,7 +59,7 @@ async def _chat(settings: Settings, user: str, lang: str | None, wait: float) ->
         exports_dir=settings.exports_dir,
         notices=texts,
     )
-    await built.runtime.recover()  # effects a crashed run committed but never ran
+    await built.runtime.sweep()  # effects a crashed run committed but never ran
     if sys.stdin.isatty():
         await _interactive(chat, settings.poll_seconds)
     else:

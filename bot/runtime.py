@@ -139,8 +139,6 @@ class Runtime:
                 self._running.update(e.id for e in result.effects if "not_before" not in e.payload)
                 done.set_result((result, seconds))
 
-    recover = sweep  # at start: whatever the last process committed and did not run
-
     async def poll_statuses(self) -> int:
         """Ask the provider about every open request; push each change into its chat."""
         changed = 0

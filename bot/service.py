@@ -25,8 +25,6 @@ from bot.store.transaction import OutboxItem, Tx
 @dataclass(frozen=True, slots=True)
 class Handled:
     duplicate: bool
-    conversation_id: int | None = None
-    state: ConversationState | None = None
     messages: list[OutboxItem] = field(default_factory=list)  # replies, committed, to deliver
     effects: list[OutboxItem] = field(default_factory=list)  # provider calls, committed, to run
 
@@ -153,8 +151,6 @@ class ConversationService:
         )
         return Handled(
             False,
-            conversation_id,
-            new,
             [item for item in queued if item.kind == "message"],
             [item for item in queued if item.kind == "effect"],
         )

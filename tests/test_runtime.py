@@ -264,10 +264,10 @@ async def test_an_effect_committed_before_a_crash_runs_after_the_restart(tmp_pat
     handled = committed(bot, client.user, "tap-yes", tap="yes")
     assert len(handled.effects) == 1
     bot.restart()
-    assert await bot.app.runtime.recover() == 1
+    assert await bot.app.runtime.sweep() == 1
     said = client.read()
     assert said.keys == ["verify.wait", "ask.code"]
-    assert await bot.app.runtime.recover() == 0  # done once, never again
+    assert await bot.app.runtime.sweep() == 0  # done once, never again
 
 
 async def test_a_code_typed_while_the_last_one_is_checked_is_not_stored(tmp_path: Path) -> None:

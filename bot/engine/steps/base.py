@@ -11,6 +11,20 @@ if TYPE_CHECKING:
     from bot.engine.turn import Turn
 
 
+AT = "@"  # a button's value names what it was sent for: "yes@summary", "done@backup_daily"
+
+
+def tag(value: str, asked_for: str) -> str:
+    return f"{value}{AT}{asked_for}"
+
+
+def untag(value: str, asked_for: str) -> str | None:
+    """The answer a tapped value carries — None when it was sent for another question (a
+    button of an earlier message, tapped again: it must not answer this one)."""
+    answer, _, sent_for = value.partition(AT)
+    return None if sent_for and sent_for != asked_for else answer
+
+
 class Step(BaseModel):
     """A step of a flow. Subclasses set ``kind`` (their YAML key) and override the hooks."""
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import BaseModel, ConfigDict
 
 from bot.engine.events import Attachment
-from bot.engine.steps.base import Step
+from bot.engine.steps.base import Step, tag, untag
 
 if TYPE_CHECKING:
     from bot.engine.turn import Turn
@@ -49,8 +49,8 @@ class Checklist(Step):
             turn.goto(turn.next_of(self))
             return
         if value is not None:
-            value, _, asked_for = value.partition("@")
-            if asked_for and asked_for != item.id:  # a button of an earlier item: not this one
+            value = untag(value, item.id)
+            if value is None:  # a button of an earlier item: not this one
                 self._ask(turn)
                 return
         answer = turn.match(text, value, [(v, label) for label, v in self._buttons(item)])
@@ -71,8 +71,8 @@ class Checklist(Step):
             turn.say(
                 item.warn,
                 buttons=[
-                    ("button.skip_anyway", f"{SKIP}@{item.id}"),
-                    ("button.done", f"{DONE}@{item.id}"),
+                    ("button.skip_anyway", tag(SKIP, item.id)),
+                    ("button.done", tag(DONE, item.id)),
                 ],
             )
         else:
@@ -129,7 +129,7 @@ class Checklist(Step):
         cursor = turn.state.cursor
         turn.say(
             "checklist.item",
-            buttons=[(label, f"{value}@{item.id}") for label, value in self._buttons(item)],
+            buttons=[(label, tag(value, item.id)) for label, value in self._buttons(item)],
             n=cursor["at"] + 1,
             total=len(cursor["todo"]),
             item=turn.text(item.label),

@@ -32,13 +32,13 @@ class Choice(Step):
     slot: str | None = None
 
     def enter(self, turn: Turn) -> None:
-        turn.say(self.prompt, buttons=self._buttons(turn))
+        turn.say(self.prompt, buttons=self._buttons())
 
     def handle(self, turn: Turn, text: str, value: str | None) -> None:
         chosen = turn.match(text, value, [(o.value, o.label) for o in self.options])
         option = next((o for o in self.options if o.value == chosen), None)
         if option is None:
-            turn.say("choice.unknown", buttons=self._buttons(turn))
+            turn.say("choice.unknown", buttons=self._buttons())
             return
         if self.slot:
             turn.state.slots[self.slot] = option.value
@@ -50,7 +50,7 @@ class Choice(Step):
         else:
             turn.goto(option.next or turn.return_target() or turn.next_of(self))
 
-    def _buttons(self, turn: Turn) -> list[tuple[str, str]]:
+    def _buttons(self) -> list[tuple[str, str]]:
         return [(o.label, o.value) for o in self.options]
 
     def targets(self) -> Iterator[str]:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import Field
 
-from bot.engine.steps.base import Step
+from bot.engine.steps.base import Step, tag, untag
 
 if TYPE_CHECKING:
     from bot.engine.turn import Turn
@@ -15,7 +15,6 @@ if TYPE_CHECKING:
 YES = "yes"
 NO = "no"
 EDIT = "edit:"
-AT = "@"  # a button's value names the step (or item) it was sent for: "yes@summary"
 
 
 class Confirm(Step):
@@ -34,8 +33,8 @@ class Confirm(Step):
 
     def handle(self, turn: Turn, text: str, value: str | None) -> None:
         if value is not None:
-            value, _, asked_at = value.partition(AT)
-            if asked_at and asked_at != self.id:  # a yes/no of an earlier question: ask again
+            value = untag(value, self.id)
+            if value is None:  # a yes/no of an earlier question: ask this one again
                 self.enter(turn)
                 return
         value = value or turn.match(text, None, [(v, label) for label, v in self._buttons()])
@@ -62,8 +61,7 @@ class Confirm(Step):
         """The buttons as sent: yes and no name this step, so one tapped on an earlier
         message (the details, the balance) never confirms this one (the filing)."""
         return [
-            (label, v if v.startswith(EDIT) else f"{v}{AT}{self.id}")
-            for label, v in self._buttons()
+            (label, v if v.startswith(EDIT) else tag(v, self.id)) for label, v in self._buttons()
         ]
 
     def _buttons(self) -> list[tuple[str, str]]:
