@@ -35,6 +35,8 @@ def make_provider(settings: Settings, on_sms: Callable[[str, str], None] | None 
         review_step_seconds=settings.sandbox_review_seconds if settings.demo else 3600.0,
         fixed_code=settings.sandbox_code,
         on_sms=on_sms,
+        database=settings.sandbox_database,
+        demo=settings.demo,
     )
 
 
@@ -61,12 +63,6 @@ def build(
     migrate(database)
     store = Store(database, clock)
     store.save_flow_versions([(f.id, f.version, f.source) for f in engine.flows])
-    if isinstance(provider, SandboxProvider):  # it lives in this process: remind it
-        provider.adopt(
-            (r["ticket"], r["kind"], r["serial"], r["idempotency_key"], r["status"])
-            for r in store.requests()
-            if r["provider"] == provider.name
-        )
     service = ConversationService(store, engine, provider=provider.name)
     runtime = Runtime(
         service,

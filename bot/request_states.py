@@ -17,3 +17,8 @@ REQUEST_STATES: tuple[RequestState, ...] = (
     "cancelled",
 )
 FINAL_STATES: frozenset[str] = frozenset({"completed", "rejected", "cancelled"})
+
+# posbot's own state of a request it has started to file and whose answer it has not recorded
+# yet: the terminal is taken, /status says it is being filed, a restart files it again under the
+# same idempotency key
+FILING = "filing"

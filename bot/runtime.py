@@ -11,10 +11,9 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from bot.effects import EffectRunner
-from bot.engine.events import InboundEvent
+from bot.engine.events import InboundEvent, scrubbed
 from bot.providers.base import Provider
 from bot.request_states import FINAL_STATES
 from bot.service import ConversationService, Handled
@@ -23,6 +22,7 @@ from bot.store.transaction import OutboxItem
 
 log = logging.getLogger("posbot.runtime")
 MIN_BATCH = 2  # a commit (an fsync) is worth sharing even when each event is slow
+MAX_EVENT_ATTEMPTS = 3  # an inbound event that fails this often is set aside for an operator
 
 
 @dataclass
@@ -60,47 +60,63 @@ class Runtime:
         self.commits = 0  # group commits so far, and the events they carried
         self.committed_events = 0
         self._queue: list[tuple[InboundEvent, asyncio.Future[tuple[Handled, float]]]] = []
-        self._running: set[int] = set()  # effects this process has taken on
 
     async def receive(self, event: InboundEvent) -> Delivery:
         """Handle one inbound event and every effect it (transitively) asked for. Returns the
         replies they committed, in order (a duplicate: none). A channel that answers in the
         same breath (a webhook's reply) delivers these and marks them ``delivered``; one that
-        sends on its own schedule reads ``outgoing`` instead — never both."""
-        handled, seconds = await self.commit(event)
+        sends on its own schedule reads ``outgoing`` instead — never both.
+
+        An event that cannot be handled is tried again; after ``MAX_EVENT_ATTEMPTS`` failed
+        attempts (counted in the store, across redeliveries and restarts) it is set aside for
+        an operator and the merchant is told so — one bad message never fails forever."""
+        event = scrubbed(event)  # text no platform should send (lone surrogates): cleaned
+        while True:
+            try:
+                handled, seconds = await self.commit(event)
+                break
+            except Exception as exc:
+                attempts = self.store.count_failure(
+                    event.channel,
+                    event.dedup_key,
+                    event.user_id,
+                    type(exc).__name__,
+                    self.service.storable(event.text),
+                )
+                if attempts < MAX_EVENT_ATTEMPTS:
+                    continue
+                log.error(
+                    "event %s/%s set aside after %d attempts: %s",
+                    event.channel,
+                    event.dedup_key,
+                    attempts,
+                    type(exc).__name__,
+                )
+                handled, seconds = self.service.set_aside(event), 0.0
+                break
         delivery = Delivery(list(handled.messages), seconds)
-        now = [e for e in handled.effects if "not_before" not in e.payload]
-        try:
-            for effect in now:
+        for effect in handled.effects:
+            if "not_before" not in effect.payload:  # claimed by this process when committed
                 delivery.add(await self._run(effect))
-        finally:  # cancelled or failed half-way: what did not run is left to sweep()
-            self._running.difference_update(e.id for e in now)
         return delivery
 
     async def _run(self, effect: OutboxItem) -> Delivery:
-        self._running.add(effect.id)
-        try:
-            began = time.perf_counter()
-            result = await self.runner.run(effect)
-            spent = time.perf_counter() - began
-        finally:
-            self._running.discard(effect.id)
+        began = time.perf_counter()
+        result = await self.runner.run(effect)
+        spent = time.perf_counter() - began
         delivery = await self.receive(result)
         delivery.seconds += spent
         return delivery
 
     async def sweep(self) -> int:
         """Run the effects that are due and that nobody runs: scheduled retries, and those a
-        crashed process or a cancelled call left behind. Returns how many ran."""
+        crashed process or a cancelled call left behind (their lease ran out). Each is claimed
+        in the store first, so two processes never run the same one. Returns how many ran."""
         ran = 0
-        for effect in self.store.pending("effect", limit=1000):
-            not_before = effect.payload.get("not_before")
-            if effect.id in self._running or (
-                not_before and datetime.fromisoformat(not_before) > self.store.clock()
-            ):
-                continue
-            await self._run(effect)
-            ran += 1
+        while due := self.store.claim_due_effects():
+            for effect in due:
+                await self._run(effect)
+                ran += 1
         return ran
 
     async def commit(self, event: InboundEvent) -> tuple[Handled, float]:
@@ -135,14 +151,14 @@ class Runtime:
             if isinstance(result, Exception):
                 done.set_exception(result)
             else:
-                # its effects are taken before anyone else sees them: sweep() leaves them alone
-                self._running.update(e.id for e in result.effects if "not_before" not in e.payload)
                 done.set_result((result, seconds))
 
     async def poll_statuses(self) -> int:
         """Ask the provider about every open request; push each change into its chat."""
         changed = 0
         for request in self.store.open_requests(sorted(FINAL_STATES)):
+            if request.ticket is None:  # still being filed: the effect runner finishes it
+                continue
             try:
                 status = await self.provider.status(request.ticket)
             except Exception:  # one provider hiccup must not stop the others' updates

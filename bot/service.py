@@ -20,6 +20,7 @@ from bot.engine.loader import parse_flow
 from bot.engine.state import ConversationState
 from bot.store.repository import Store
 from bot.store.transaction import OutboxItem, Tx
+from bot.validation import normalize, redact_all
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +112,48 @@ class ConversationService:
             handled = time.perf_counter()
         self.commit_seconds = time.perf_counter() - handled  # the commit (and its fsync) alone
         return results
+
+    @staticmethod
+    def storable(text: str) -> str:
+        """What may be kept of a merchant's message outside the engine (an event that could
+        not be handled, kept for an operator): redacted like the transcript."""
+        return redact_all(normalize(text))[:2000]
+
+    def set_aside(self, event: InboundEvent) -> Handled:
+        """An event that keeps failing: its dedup key is taken (a redelivery changes nothing),
+        it stays in ``inboundfailure`` for an operator, and the merchant hears that it could
+        not be handled — in their language, without touching the conversation's state."""
+        with self.store.transaction() as tx:
+            if not tx.claim(event.channel, event.dedup_key):
+                return Handled(duplicate=True)
+            tx.mark_set_aside(event.channel, event.dedup_key)
+            found = tx.conversation_locale(event.channel, event.user_id)
+            if found is None:  # the very first message: a conversation to answer in
+                state = self.engine.new_state(event)
+                state.status = "done"  # nothing asked yet: the next message starts afresh
+                conversation_id = tx.save(
+                    None,
+                    event.channel,
+                    event.user_id,
+                    locale=state.locale,
+                    flow=state.flow,
+                    flow_version=state.flow_version,
+                    step=state.step,
+                    status=state.status,
+                    state=state.to_json(),
+                )
+                locale = state.locale
+            else:
+                conversation_id, locale = found
+            text = self.engine.catalog.render(locale, "system.set_aside", {})
+            tx.add_transcript(conversation_id, [("in", self.storable(event.text)), ("out", text)])
+            queued = tx.enqueue(
+                conversation_id,
+                event.channel,
+                event.user_id,
+                [("message", {"text": text, "keys": ["system.set_aside"]})],
+            )
+        return Handled(False, queued)
 
     def _handle(self, tx: Tx, event: InboundEvent) -> Handled:
         if not tx.claim(event.channel, event.dedup_key):

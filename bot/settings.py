@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     demo: bool = True  # sandbox: show the one-time code in the chat, review in seconds
     sandbox_review_seconds: float = Field(default=3.0, ge=0)
     sandbox_code: str | None = Field(default=None, pattern=r"^\d{6}$")  # fixed code for scripts
+    # sandbox: where it keeps what was filed at it (shared by every process pointed at it)
+    sandbox_database: str = "sqlite:///./var/sandbox.db"
     poll_seconds: float = Field(default=1.0, gt=0)
     exports_dir: Path = Path("var/exports")
     log_file: Path = Path("var/posbot.log")

@@ -63,8 +63,12 @@ class Bot:
 
     def __init__(self, tmp: Path, *, review_seconds: float = 10.0, **overrides: Any) -> None:
         self.clock = Clock()
+        self.sandbox_database = f"sqlite:///{tmp / 'sandbox.db'}"
         self.provider = SandboxProvider(
-            clock=self.clock, review_step_seconds=review_seconds, fixed_code=CODE
+            clock=self.clock,
+            review_step_seconds=review_seconds,
+            fixed_code=CODE,
+            database=self.sandbox_database,
         )
         self.settings = Settings(
             database_url=f"sqlite:///{tmp / 'posbot.db'}", _env_file=None, **overrides

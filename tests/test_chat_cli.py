@@ -29,28 +29,29 @@ SCRIPTS = {
          CODE, *["done"] * 6, "1", "submit"],
         ["Your request is filed: SBX-2026-000100", "is complete"],
     ),
-    # merchant 2 owes money: it is shown and must be acknowledged before anything else
+    # merchant 2 owes money: once the phone is proved it is shown and must be acknowledged
     "owes-zh": (
         "zh",
-        ["/deregister", "102100058120002", "PAXS90778899", "139 0013 9000", "1", "已知悉，继续办理",
-         CODE, *CHECKLIST_BY_NUMBER, "2", "1"],
+        ["/deregister", "102100058120002", "PAXS90778899", "139 0013 9000", "1", CODE,
+         "已知悉，继续办理", *CHECKLIST_BY_NUMBER, "2", "1"],
         ["¥1,280.50", "申请已提交", "已办理完成"],
     ),
     "owes-en": (
         "en",
-        ["/deregister", "102100058120002", "paxs90778899", "+86 139-0013-9000", "1",
-         "Understood, continue", CODE, *CHECKLIST_BY_NUMBER, "2", "1"],
+        ["/deregister", "102100058120002", "paxs90778899", "+86 139-0013-9000", "1", CODE,
+         "Understood, continue", *CHECKLIST_BY_NUMBER, "2", "1"],
         ["CN¥1,280.50", "Your request is filed", "is complete"],
     ),
-    # merchant 3 is already deregistered: told so with the old ticket, nothing is filed
+    # merchant 3 is already deregistered: once the phone is proved, told so with the old
+    # ticket; nothing is filed
     "closed-zh": (
         "zh",
-        ["/start", "1", "102100058120003", "NLD900112233", "13700137000", "1"],
+        ["/start", "1", "102100058120003", "NLD900112233", "13700137000", "1", CODE],
         ["该终端已经注销", "SBX-2026-000003"],
     ),
     "closed-en": (
         "en",
-        ["/start", "1", "102100058120003", "nld900112233", "+8613700137000", "1"],
+        ["/start", "1", "102100058120003", "nld900112233", "+8613700137000", "1", CODE],
         ["already deregistered", "SBX-2026-000003"],
     ),
 }  # fmt: skip

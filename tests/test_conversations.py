@@ -3,7 +3,8 @@
 A file has ``turns``; each turn does one thing — ``say`` (text, or one text per language),
 ``tap`` (a button's value), ``replay`` (the last event again, same dedup key), ``wait``
 (seconds pass at the provider, status is polled), ``restart`` (a new app on the same database),
-or ``include`` (the turns of a fragment in _fragments.yaml) — and then checks what the bot said:
+or ``include`` (the turns of a fragment in _fragments.yaml; checks beside it apply to its last
+turn) — and then checks what the bot said:
 ``keys`` (exactly the locale messages said, in order), ``buttons`` (the values of the last
 buttons), ``contains`` / ``absent`` (substrings of the text, plain or per language).
 ``after`` checks the store when the conversation is over: ``requests`` (how many filed),
@@ -46,7 +47,11 @@ def _expand(turns: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for turn in turns:
         if "include" in turn:
-            out.extend(_expand(FRAGMENTS[turn["include"]]))
+            included = _expand(FRAGMENTS[turn["include"]])
+            checks = {k: v for k, v in turn.items() if k != "include"}
+            if checks:  # checks beside an include apply to its last turn
+                included[-1] = {**included[-1], **checks}
+            out.extend(included)
         else:
             out.append(turn)
     return out

@@ -14,6 +14,7 @@ from bot.engine.state import ConversationState
 from bot.errors import ProviderUnavailable
 from bot.providers.base import Filing, RequestStatus
 from bot.settings import PROJECT
+from bot.store.repository import EFFECT_LEASE
 from bot.store.tables import CONVERSATION
 from tests.chat import CODE, Bot, Client
 
@@ -120,8 +121,11 @@ async def test_nothing_is_filed_without_a_fresh_code_of_the_same_conversation(
     tmp_path: Path,
 ) -> None:
     bot = Bot(tmp_path)
+    await bot.client("m").send("/start")  # the conversation asking (conversation 1)
     runner = bot.app.runtime.runner
     params = {
+        "conversation_id": 1,
+        "outbox_id": 1,
         "idempotency_key": "k" * 32,
         "kind": "deregister",
         "merchant_id": "102100058120001",
@@ -140,19 +144,8 @@ async def test_nothing_is_filed_without_a_fresh_code_of_the_same_conversation(
     outcome, data = await runner._submit(dict(params))
     assert outcome == "filed" and data["ticket"]
     with bot.app.store.transaction() as tx:  # what the service records with the outcome
-        conversation = tx.save(
-            None,
-            "test",
-            "m",
-            locale="en",
-            flow="termination",
-            flow_version="v",
-            step="submit",
-            status="active",
-            state="{}",
-        )
         tx.record_filing(
-            conversation,
+            1,
             idempotency_key=data["idempotency_key"],
             provider="sandbox",
             kind="deregister",
@@ -264,7 +257,9 @@ async def test_an_effect_committed_before_a_crash_runs_after_the_restart(tmp_pat
     handled = committed(bot, client.user, "tap-yes", tap="yes")
     assert len(handled.effects) == 1
     bot.restart()
-    assert await bot.app.runtime.sweep() == 1
+    assert await bot.app.runtime.sweep() == 0  # the dead process's claim holds a while ...
+    bot.clock.advance(EFFECT_LEASE.total_seconds() + 1)
+    assert await bot.app.runtime.sweep() == 1  # ... then its lease runs out
     said = client.read()
     assert said.keys == ["verify.wait", "ask.code"]
     assert await bot.app.runtime.sweep() == 0  # done once, never again
@@ -314,7 +309,9 @@ async def test_a_filing_whose_answer_was_lost_is_asked_again_and_its_ticket_told
     bot.app.runtime.runner.wait_max = 0
     said = await client.tap("yes")
     assert said.keys == ["submit.wait", "submit.delayed", "end.done"]
-    assert bot.app.store.requests() == []
+    # started, so the terminal is taken and /status says it is being filed
+    assert [(r["ticket"], r["status"]) for r in bot.app.store.requests()] == [(None, "filing")]
+    assert (await client.send("/status")).keys[0] == "status.filing"
     assert await bot.app.runtime.sweep() == 0  # not due yet
     bot.clock.advance(31)
     assert await bot.app.runtime.sweep() == 1
@@ -347,9 +344,11 @@ async def test_a_restarted_sandbox_keeps_reviewing_and_numbering_on(tmp_path: Pa
     client = await at_the_code_question(bot)
     await client.to_the_summary()
     await client.tap("yes")
-    # `make run` again: a new process, a new in-process sandbox that remembers nothing
+    # `make run` again: a new process, a new sandbox on the same file
     bot.app.store.engine.dispose()
-    bot.provider = SandboxProvider(clock=bot.clock, review_step_seconds=10.0, fixed_code=CODE)
+    bot.provider = SandboxProvider(
+        clock=bot.clock, review_step_seconds=10.0, fixed_code=CODE, database=bot.sandbox_database
+    )
     bot.app = build(bot.settings, provider=bot.provider, clock=bot.clock.now)
     bot.clock.advance(10)
     assert await bot.app.runtime.poll_statuses() == 1

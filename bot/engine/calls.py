@@ -7,7 +7,12 @@ handles an outcome that cannot happen."""
 from __future__ import annotations
 
 CALLS: dict[str, frozenset[str]] = {
-    "verify_terminal": frozenset({"ok", "no_match", "deregistered", "open_request", "unavailable"}),
+    # before the phone is proved: does it match — nothing about the terminal itself
+    "verify_terminal": frozenset({"ok", "no_match", "limited", "unavailable"}),
+    # after: its state, an open request's ticket, what is still owed
+    "terminal_status": frozenset(
+        {"ok", "deregistered", "open_request", "no_match", "not_verified", "unavailable"}
+    ),
     "send_code": frozenset({"sent", "locked", "unavailable"}),
     "check_code": frozenset({"ok", "wrong", "expired", "locked", "unavailable"}),
     "submit": frozenset({"filed", "refused", "unavailable"}),

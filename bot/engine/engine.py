@@ -127,7 +127,7 @@ class Engine:
                 turn.say(waiting)
             else:
                 self.run_intent(turn, name, arg)
-        elif fresh:
+        elif fresh or state.status == "done":  # new, or over (and maybe purged): start anew
             INTENTS["start"](turn, "")
         elif state.status in ("waiting_effect", "waiting_agent"):
             # at a code question, or while a code is checked, what is typed may be a code

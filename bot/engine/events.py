@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 EventKind = Literal["text", "button", "effect", "status"]
@@ -60,3 +61,38 @@ class Effect:
     params: Mapping[str, Any]
     token: str
     secret: tuple[str, ...] = ()  # params scrubbed from the outbox once the call has run
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return value if value.isascii() else _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, Mapping):
+        return {_scrub(k): _scrub(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub(v) for v in value]
+    return value
+
+
+def scrubbed(event: InboundEvent) -> InboundEvent:
+    """The event with every lone surrogate (invalid UTF-8 read with surrogateescape, ``\\ud800``
+    in a platform's JSON) replaced by U+FFFD: no store can encode them, so left in they would
+    fail the event on every redelivery."""
+    if event.kind in ("effect", "status"):  # made by posbot itself
+        return event
+    strings = (event.channel, event.user_id, event.dedup_key, event.text)
+    if all(s.isascii() for s in strings) and all(
+        isinstance(v, str) and v.isascii() for v in event.payload.values()
+    ):
+        return event
+    return replace(
+        event,
+        channel=_scrub(event.channel),
+        user_id=_scrub(event.user_id),
+        dedup_key=_scrub(event.dedup_key),
+        text=_scrub(event.text),
+        payload=_scrub(event.payload),
+        locale=_scrub(event.locale),
+    )

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bot.i18n import resolve_locale
-from bot.request_states import FINAL_STATES
+from bot.request_states import FILING, FINAL_STATES
 
 if TYPE_CHECKING:
     from bot.engine.turn import Turn
@@ -62,7 +62,10 @@ def help_(turn: Turn, arg: str) -> None:
 
 def status(turn: Turn, arg: str) -> None:
     latest = turn.state.latest_request
-    if latest is None:
+    filing = turn.state.status == "waiting_effect" and getattr(turn.step, "call", "") == "submit"
+    if filing or (latest is not None and latest.state == FILING):
+        turn.say("status.filing")  # asked of the provider, its answer not in yet
+    elif latest is None:
         turn.say("status.none")
     else:
         turn.say(

@@ -126,11 +126,14 @@ class Turn:
         self.engine.run_intent(self, name, arg)
 
     def track_request(self, ticket: str, kind: str, state: str) -> None:
-        tracked = self.state.request(ticket)
+        """Remember a request as the merchant heard of it; ``ticket`` "" is one still being
+        filed, replaced by its ticket once it is filed."""
+        tracked = self.state.request(ticket) or (self.state.request("") if ticket else None)
         if tracked is None:
             self.state.requests = [*self.state.requests, TrackedRequest(ticket, kind, state)]
         else:
-            tracked.state = state
+            tracked.ticket, tracked.state = ticket, state
+            tracked.kind = kind or tracked.kind
 
     # -- understanding -----------------------------------------------------------------------
 

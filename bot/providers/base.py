@@ -158,15 +158,21 @@ class PhoneVerifier(abc.ABC):
         await converted(self._do_send_code(merchant_id, _serial(serial)))
 
     @final
-    async def check_code(self, merchant_id: str, serial: str, code: str) -> CodeVerdict:
+    async def check_code(
+        self, merchant_id: str, serial: str, code: str, *, key: str | None = None
+    ) -> CodeVerdict:
+        """``key`` names this check: asked again under the same key (its first answer was lost
+        in a crash), the provider answers the same — a right code is not "expired" then."""
         code = unicodedata.normalize("NFKC", code).strip()  # full-width digits from an IME
-        return await converted(self._do_check_code(merchant_id, _serial(serial), code))
+        return await converted(self._do_check_code(merchant_id, _serial(serial), code, key))
 
     @abc.abstractmethod
     async def _do_send_code(self, merchant_id: str, serial: str) -> None: ...
 
     @abc.abstractmethod
-    async def _do_check_code(self, merchant_id: str, serial: str, code: str) -> CodeVerdict: ...
+    async def _do_check_code(
+        self, merchant_id: str, serial: str, code: str, key: str | None
+    ) -> CodeVerdict: ...
 
 
 class RequestDesk(abc.ABC):

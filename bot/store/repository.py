@@ -12,21 +12,29 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine, delete, func, or_, select, update
 
+from bot.request_states import FINAL_STATES
 from bot.store.database import READ_ONLY
 from bot.store.tables import (
     CONVERSATION,
+    DETAIL_CHECK,
     FLOW_VERSION,
     INBOUND,
+    INBOUND_FAILURE,
     OUTBOX,
     REQUEST,
     REQUEST_STATUS,
     TRANSCRIPT,
+    VERIFICATION,
 )
 from bot.store.transaction import OutboxItem, Tx
+from bot.validation.masking import mask_merchant_id, mask_serial
 
 Clock = Callable[[], datetime]
+# an effect taken on by a process is its own for this long; after that (the process crashed or
+# hangs) another may take it on. Longer than any provider call with its retries.
+EFFECT_LEASE = timedelta(seconds=60)
 
 
 def utcnow() -> datetime:
@@ -35,7 +43,7 @@ def utcnow() -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class OpenRequest:
-    ticket: str
+    ticket: str | None  # None while it is being filed
     kind: str
     status: str
     reason: str | None
@@ -78,6 +86,44 @@ class Store:
             OutboxItem(r.id, r.conversation_id, r.kind, r.channel, r.user_id, json.loads(r.payload))
             for r in rows
         ]
+
+    def claim_due_effects(self, limit: int = 20) -> list[OutboxItem]:
+        """Take on effects that are due and that nobody runs: never claimed (a retry whose
+        time has come), or claimed by a process whose lease ran out (it crashed). Claimed in
+        one transaction, so two processes never take the same effect."""
+        with self.transaction() as tx:
+            query = (
+                select(OUTBOX)
+                .where(
+                    OUTBOX.c.kind == "effect",
+                    OUTBOX.c.done_at.is_(None),
+                    or_(
+                        OUTBOX.c.claimed_at.is_(None),
+                        OUTBOX.c.claimed_at < tx.now - EFFECT_LEASE,
+                    ),
+                )
+                .order_by(OUTBOX.c.id)
+            )
+            if tx.connection.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            due = []
+            for r in tx.connection.execute(query).all():
+                payload = json.loads(r.payload)
+                not_before = payload.get("not_before")
+                if not_before and datetime.fromisoformat(not_before) > tx.now:
+                    continue
+                due.append(
+                    OutboxItem(r.id, r.conversation_id, r.kind, r.channel, r.user_id, payload)
+                )
+                if len(due) == limit:
+                    break
+            if due:
+                tx.connection.execute(
+                    update(OUTBOX)
+                    .where(OUTBOX.c.id.in_([item.id for item in due]))
+                    .values(claimed_at=tx.now, attempts=OUTBOX.c.attempts + 1)
+                )
+            return due
 
     def last_message(self, channel: str, user_id: str) -> OutboxItem | None:
         """The latest reply to that user, delivered or not."""
@@ -158,11 +204,49 @@ class Store:
         with self.engine.connect() as connection:
             return int(connection.execute(select(func.count()).select_from(target)).scalar_one())
 
+    def count_failure(self, channel: str, key: str, user_id: str, error: str, text: str) -> int:
+        """One more failed attempt at handling an inbound event; returns how many so far."""
+        where = (INBOUND_FAILURE.c.channel == channel, INBOUND_FAILURE.c.key == key)
+        with self.transaction() as tx:
+            attempts = tx.connection.execute(
+                select(INBOUND_FAILURE.c.attempts).where(*where)
+            ).scalar()
+            if attempts is None:
+                tx.connection.execute(
+                    INBOUND_FAILURE.insert().values(
+                        channel=channel,
+                        key=key,
+                        user_id=user_id,
+                        attempts=1,
+                        error=error[:200],
+                        text=text,
+                        created_at=tx.now,
+                    )
+                )
+                return 1
+            tx.connection.execute(
+                update(INBOUND_FAILURE).where(*where).values(attempts=attempts + 1, error=error)
+            )
+            return int(attempts) + 1
+
+    def set_aside(self) -> list[dict[str, Any]]:
+        """Inbound events set aside for an operator, newest first."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(INBOUND_FAILURE)
+                .where(INBOUND_FAILURE.c.set_aside_at.is_not(None))
+                .order_by(INBOUND_FAILURE.c.set_aside_at.desc())
+            ).all()
+        return [dict(row._mapping) for row in rows]
+
     def purge(self, older_than_days: int) -> dict[str, int]:
-        """Delete what the retention period no longer allows us to keep: the transcripts and
-        outboxes of conversations untouched for that long, those conversations themselves
-        (slots hold phone and merchant numbers) unless a filed request still refers to them,
-        and old dedup keys. Filed requests stay: they are the merchant's record."""
+        """Delete the personal data the retention period no longer allows us to keep, whatever
+        state a conversation was left in: transcripts and outboxes of conversations untouched
+        for that long; those conversations themselves unless a filed request refers to them,
+        in which case they keep nothing that was typed into them; verification records,
+        detail-check counts, failed events and dedup keys older than that. A filed request
+        that is over keeps its ticket and status history, with its merchant number and serial
+        masked."""
         with self.transaction() as tx:
             cutoff = tx.now - timedelta(days=older_than_days)
             old = select(CONVERSATION.c.id).where(CONVERSATION.c.updated_at < cutoff)
@@ -172,29 +256,48 @@ class Store:
                     delete(table).where(table.c.conversation_id.in_(old))
                 ).rowcount
             filed = select(REQUEST.c.conversation_id)
-            # a conversation kept for its request keeps the request, not what was typed into it
-            finished = tx.connection.execute(
+            kept = tx.connection.execute(
                 select(CONVERSATION.c.id, CONVERSATION.c.state).where(
-                    CONVERSATION.c.id.in_(old),
-                    CONVERSATION.c.id.in_(filed),
-                    CONVERSATION.c.status == "done",
+                    CONVERSATION.c.id.in_(old), CONVERSATION.c.id.in_(filed)
                 )
             ).all()
-            for conversation_id, raw in finished:
+            for conversation_id, raw in kept:
                 state = json.loads(raw)
                 state.update(slots={}, entry={}, cursor={}, history=[], retries={}, failures={})
+                # over: what it waited for was purged with its outbox; the next message starts anew
+                state.update(status="done", awaiting=None, return_to=None)
                 tx.connection.execute(
                     update(CONVERSATION)
                     .where(CONVERSATION.c.id == conversation_id)
-                    .values(state=json.dumps(state, ensure_ascii=False))
+                    .values(status="done", state=json.dumps(state, ensure_ascii=False))
                 )
-            counts["scrubbed"] = len(finished)
+            counts["scrubbed"] = len(kept)
             counts[CONVERSATION.name] = tx.connection.execute(
                 delete(CONVERSATION).where(
                     CONVERSATION.c.id.in_(old), CONVERSATION.c.id.not_in(filed)
                 )
             ).rowcount
-            counts[INBOUND.name] = tx.connection.execute(
-                delete(INBOUND).where(INBOUND.c.created_at < cutoff)
-            ).rowcount
+            over = tx.connection.execute(
+                select(REQUEST.c.id, REQUEST.c.merchant_id, REQUEST.c.serial).where(
+                    REQUEST.c.updated_at < cutoff,
+                    REQUEST.c.status.in_(sorted(FINAL_STATES)),
+                    REQUEST.c.merchant_id.not_like("%*%"),
+                )
+            ).all()
+            for request_id, merchant_id, serial in over:
+                tx.connection.execute(
+                    update(REQUEST)
+                    .where(REQUEST.c.id == request_id)
+                    .values(merchant_id=mask_merchant_id(merchant_id), serial=mask_serial(serial))
+                )
+            counts["masked_requests"] = len(over)
+            for table, column in (
+                (INBOUND, INBOUND.c.created_at),
+                (VERIFICATION, VERIFICATION.c.updated_at),
+                (DETAIL_CHECK, DETAIL_CHECK.c.window_start),
+                (INBOUND_FAILURE, INBOUND_FAILURE.c.created_at),
+            ):
+                counts[table.name] = tx.connection.execute(
+                    delete(table).where(column < cutoff)
+                ).rowcount
             return counts

@@ -50,7 +50,7 @@ class Request(SQLModel, table=True):
     kind: str = Field(max_length=16)
     merchant_id: str = Field(max_length=64)
     serial: str = Field(max_length=64)
-    ticket: str = Field(max_length=64, index=True)
+    ticket: str | None = Field(default=None, max_length=64, index=True)  # None while filing
     status: str = Field(max_length=32, index=True)
     reason: str | None = None
     created_at: datetime
@@ -78,7 +78,8 @@ class Outbox(SQLModel, table=True):
     payload: str  # JSON
     created_at: datetime
     done_at: datetime | None = Field(default=None, index=True)
-    attempts: int = 0
+    attempts: int = 0  # effects: how many times a process took it on
+    claimed_at: datetime | None = None  # effects: when it was last taken on (a lease)
 
 
 class FlowVersion(SQLModel, table=True):
@@ -102,6 +103,30 @@ class Verification(SQLModel, table=True):
     updated_at: datetime
 
 
+class DetailCheck(SQLModel, table=True):
+    """Failed checks of a merchant's details, per terminal and per chat user, in a window:
+    guessing whose terminal this is is limited across conversations."""
+
+    scope: str = Field(primary_key=True, max_length=16)  # terminal | user
+    key: str = Field(primary_key=True, max_length=200)
+    failures: int = 0
+    window_start: datetime
+
+
+class InboundFailure(SQLModel, table=True):
+    """An inbound event that failed to be handled: counted per delivery, and set aside for an
+    operator after a few, so one bad message cannot fail forever."""
+
+    channel: str = Field(primary_key=True, max_length=32)
+    key: str = Field(primary_key=True, max_length=128)
+    user_id: str = Field(max_length=128)
+    attempts: int = 0
+    error: str = Field(max_length=200)  # the exception's type, never its message
+    text: str  # what the merchant sent, redacted as the transcript would keep it
+    created_at: datetime = Field(index=True)
+    set_aside_at: datetime | None = None
+
+
 # the Core tables behind the models, for the repository's statements
 CONVERSATION: Table = SQLModel.metadata.tables["conversation"]
 TRANSCRIPT: Table = SQLModel.metadata.tables["transcript"]
@@ -111,3 +136,5 @@ REQUEST_STATUS: Table = SQLModel.metadata.tables["requeststatus"]
 OUTBOX: Table = SQLModel.metadata.tables["outbox"]
 FLOW_VERSION: Table = SQLModel.metadata.tables["flowversion"]
 VERIFICATION: Table = SQLModel.metadata.tables["verification"]
+DETAIL_CHECK: Table = SQLModel.metadata.tables["detailcheck"]
+INBOUND_FAILURE: Table = SQLModel.metadata.tables["inboundfailure"]

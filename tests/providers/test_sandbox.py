@@ -8,6 +8,7 @@ import logging
 import random
 import re
 from decimal import Decimal
+from pathlib import Path
 
 import phonenumbers
 import pytest
@@ -261,17 +262,46 @@ async def test_code_expiry_boundary(sandbox: SandboxProvider, clock: FakeClock) 
     assert await sandbox.check_code(t.merchant_id, t.serial, sandbox.sent_codes[-1][1]) == "expired"
 
 
-async def test_code_is_logged_masked(
-    sandbox: SandboxProvider, caplog: pytest.LogCaptureFixture
-) -> None:
-    t = demo("LKL8A2301234")
-    with caplog.at_level(logging.INFO, logger="posbot.sandbox"):
+@pytest.mark.parametrize("demo", [True, False])
+async def test_only_a_demo_logs_its_codes(demo: bool, caplog: pytest.LogCaptureFixture) -> None:
+    sandbox = SandboxProvider(demo=demo)
+    t = DEMO_TERMINALS[0]
+    with caplog.at_level(logging.DEBUG, logger="posbot"):
         await sandbox.send_code(t.merchant_id, t.serial)
     code = sandbox.sent_codes[-1][1]
     assert "138****8000" in caplog.text
-    assert code in caplog.text
-    assert "+8613800138000" not in caplog.text
+    assert (code in caplog.text) is demo
+    assert t.registered_phone not in caplog.text
     assert mask_phone("+8613500135000") == "135****5000"
+
+
+async def test_the_right_code_asked_again_by_the_same_check_is_still_right(
+    sandbox: SandboxProvider,
+) -> None:
+    """The first answer was lost in a crash: the same check (same key) gets the same answer;
+    any other check of a used code is told it expired."""
+    t = demo("LKL8A2301234")
+    await sandbox.send_code(t.merchant_id, t.serial)
+    code = sandbox.sent_codes[-1][1]
+    assert await sandbox.check_code(t.merchant_id, t.serial, code, key="c1") == "ok"
+    assert await sandbox.check_code(t.merchant_id, t.serial, code, key="c1") == "ok"
+    assert await sandbox.check_code(t.merchant_id, t.serial, code, key="c2") == "expired"
+    assert await sandbox.check_code(t.merchant_id, t.serial, code) == "expired"
+
+
+async def test_two_sandboxes_on_one_file_are_one_provider(tmp_path: Path) -> None:
+    """Two processes' sandboxes: one ticket sequence, one set of codes and requests."""
+    url = f"sqlite:///{tmp_path / 'sandbox.db'}"
+    a, b = SandboxProvider(database=url), SandboxProvider(database=url)
+    first, second = demo("LKL8A2301234"), demo("PAXS90778899")
+    filed_a = await a.submit(filing(first, key="ka"))
+    filed_b = await b.submit(filing(second, key="kb"))
+    assert (filed_a.ticket[-6:], filed_b.ticket[-6:]) == ("000100", "000101")
+    assert (await b.submit(filing(first, key="ka"))).ticket == filed_a.ticket  # same key
+    with pytest.raises(ProviderRejected):  # the terminal is taken, whoever asks
+        await b.submit(filing(first, key="other"))
+    await a.send_code(first.merchant_id, first.serial)
+    assert await b.check_code(first.merchant_id, first.serial, a.sent_codes[-1][1]) == "ok"
 
 
 async def test_unknown_terminal_gets_no_code(sandbox: SandboxProvider) -> None:

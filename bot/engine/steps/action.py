@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import ConfigDict, Field
 
 from bot.engine.steps.base import Step
+from bot.request_states import FILING
 
 if TYPE_CHECKING:
     from bot.engine.turn import Turn
@@ -48,6 +49,8 @@ class Action(Step):
             turn.state.slots[self.save_as] = data
         if self.call == "submit" and outcome == "filed":
             turn.track_request(data["ticket"], str(turn.state.slots.get("kind", "")), data["state"])
+        elif self.call == "submit" and outcome == "unavailable":  # it keeps being filed
+            turn.track_request("", str(turn.state.slots.get("kind", "")), FILING)
         if outcome in self.seal_on:
             turn.state.history = []  # /back cannot reopen what is done (verified, filed)
         if outcome in self.retry_on:
