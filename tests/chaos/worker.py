@@ -98,9 +98,9 @@ async def merchant(app: App, i: int, terminal: Any) -> None:
     runtime, store = app.runtime, app.store
     while True:
         last = store.last_message(CHANNEL, user(i))
-        if last is not None and set(last.payload["keys"]) & {"end.done", *TOLD}:
-            if told(app, i):
-                return
+        over = last is not None and set(last.payload["keys"]) & {"end.done", *TOLD}
+        if over and told(app, i):
+            return
         reply = answer(None if last is None else last.payload, terminal)
         if reply is None:
             await asyncio.sleep(0.05)
