@@ -65,7 +65,7 @@ def build(
     service = ConversationService(store, engine, provider=provider.name)
     runtime = Runtime(
         service,
-        EffectRunner(provider, store),
+        EffectRunner(provider),
         provider,
         store,
         batch=settings.commit_batch,

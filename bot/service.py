@@ -10,7 +10,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,6 +18,7 @@ from bot.engine.engine import Engine, Outcome, UnknownFlowVersion
 from bot.engine.events import Effect, InboundEvent, Reply
 from bot.engine.loader import parse_flow
 from bot.engine.state import ConversationState
+from bot.guards import Guards
 from bot.store.repository import Store
 from bot.store.transaction import OutboxItem, Tx
 from bot.validation import normalize, redact_all
@@ -86,6 +87,7 @@ class ConversationService:
         self.store = store
         self.engine = engine
         self.provider = provider
+        self.guards = Guards(provider)
         self.commit_seconds = 0.0
 
     def handle(self, event: InboundEvent) -> Handled:
@@ -158,7 +160,11 @@ class ConversationService:
     def _handle(self, tx: Tx, event: InboundEvent) -> Handled:
         if not tx.claim(event.channel, event.dedup_key):
             return Handled(duplicate=True)
+        who = f"{event.channel}:{event.user_id}"
         loaded = tx.load(event.channel, event.user_id)
+        retry: list[dict[str, Any]] = []
+        if event.kind == "effect" and loaded is not None:
+            event, retry = self._settle(tx, loaded[0], who, event)
         saved = None if loaded is None else loaded[1]
         outcome = self._advance(tx, saved, event)
         if outcome.error:
@@ -183,13 +189,22 @@ class ConversationService:
         transcript = [] if outcome.inbound_text is None else [("in", outcome.inbound_text)]
         transcript += [("out", reply.text) for reply in outcome.replies]
         tx.add_transcript(conversation_id, transcript)
-        retry = self._record_side_facts(tx, conversation_id, event)
+        if event.kind == "status":
+            payload = event.payload
+            tx.record_status(str(payload["ticket"]), str(payload["state"]), payload.get("reason"))
+        effects = []
+        for effect in outcome.effects:
+            payload = effect_payload(effect, event, new.run)
+            refused = self.guards.before(tx, conversation_id, who, payload)
+            if refused is not None:
+                payload["refused"] = list(refused)
+            effects.append(("effect", payload))
         queued = tx.enqueue(
             conversation_id,
             event.channel,
             event.user_id,
             [("message", reply_payload(r)) for r in outcome.replies]
-            + [("effect", effect_payload(e, event, new.run)) for e in outcome.effects]
+            + effects
             + [("effect", payload) for payload in retry],
         )
         return Handled(
@@ -197,6 +212,28 @@ class ConversationService:
             [item for item in queued if item.kind == "message"],
             [item for item in queued if item.kind == "effect"],
         )
+
+    def _settle(
+        self, tx: Tx, conversation_id: int, who: str, event: InboundEvent
+    ) -> tuple[InboundEvent, list[dict[str, Any]]]:
+        """An effect's outcome, before the conversation hears it: its outbox row is done, and
+        what the outcome establishes is recorded (it may change the outcome). Returns the
+        event the engine sees, and the effects to try again."""
+        payload = event.payload
+        effect = tx.finish(int(payload["outbox_id"]))
+        outcome, data = self.guards.after(
+            tx,
+            conversation_id,
+            who,
+            effect,
+            (str(payload["outcome"]), dict(payload.get("data") or {})),
+        )
+        retry = []
+        if effect.get("call") == "submit" and outcome == "unavailable":
+            # the provider may have filed it and only its answer got lost: ask again, under
+            # the same idempotency key, until it answers — the merchant hears the ticket
+            retry = submit_retry(effect, tx.now)
+        return replace(event, payload={**payload, "outcome": outcome, "data": data}), retry
 
     def _advance(self, tx: Tx, saved: str | None, event: InboundEvent) -> Outcome:
         state = None if saved is None else ConversationState.from_json(saved)
@@ -210,30 +247,3 @@ class ConversationService:
                 raise
             self.engine.flows.add_version(parse_flow(source, f"<stored {missing.flow}>"))
             return self.engine.advance(state, event, saved=saved)
-
-    def _record_side_facts(
-        self, tx: Tx, conversation_id: int, event: InboundEvent
-    ) -> list[dict[str, Any]]:
-        """Facts an event establishes beside the conversation; returns effects to retry."""
-        payload = event.payload
-        if event.kind == "effect":
-            effect = tx.finish(int(payload["outbox_id"]))
-            data = payload.get("data") or {}
-            if payload.get("call") == "submit" and payload.get("outcome") == "unavailable":
-                # the provider may have filed it and only its answer got lost: ask again, under
-                # the same idempotency key, until it answers — the merchant hears the ticket
-                return submit_retry(effect, tx.now)
-            if payload.get("call") == "submit" and payload.get("outcome") == "filed":
-                tx.record_filing(
-                    conversation_id,
-                    idempotency_key=data["idempotency_key"],
-                    provider=self.provider,
-                    kind=data["kind"],
-                    merchant_id=data["merchant_id"],
-                    serial=data["serial"],
-                    ticket=data["ticket"],
-                    status=data["state"],
-                )
-        elif event.kind == "status":
-            tx.record_status(str(payload["ticket"]), str(payload["state"]), payload.get("reason"))
-        return []

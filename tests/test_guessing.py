@@ -7,14 +7,10 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from bot.effects import DETAIL_LIMITS, MAX_CODE_FAILURES
+from bot.guards import DETAIL_LIMITS, MAX_CODE_FAILURES
 from tests.chat import CODE, Bot
 
 CLEAN = {"merchant_id": "102100058120001", "serial": "LKL8A2301234", "phone": "+8613800138000"}
-
-
-def check(code: str, n: int, who: str = "test:m") -> dict[str, Any]:
-    return {**CLEAN, "code": code, "who": who, "outbox_id": n}
 
 
 async def test_before_the_code_a_check_says_only_whether_the_details_match(
@@ -56,77 +52,88 @@ async def test_failed_detail_checks_are_limited_per_user_across_conversations(
     tmp_path: Path,
 ) -> None:
     bot = Bot(tmp_path)
-    runner = bot.app.runtime.runner
-    wrong = {**CLEAN, "phone": "+8613999999999", "who": "test:guesser"}
-    for _ in range(DETAIL_LIMITS["user"]):
-        assert (await runner._verify_terminal(wrong))[0] == "no_match"
-    assert (await runner._verify_terminal(wrong))[0] == "limited"
+    await bot.client("guesser").send("/start")
+    guards = bot.app.runtime.service.guards
+    effect = {"call": "verify_terminal", "params": {**CLEAN, "phone": "+8613999999999"}}
+    with bot.app.store.transaction() as tx:
+        for _ in range(DETAIL_LIMITS["user"]):
+            assert guards.before(tx, 1, "test:guesser", effect) is None
+            guards.after(tx, 1, "test:guesser", effect, ("no_match", {}))
+        assert guards.before(tx, 1, "test:guesser", effect) == ("limited", {})
+        other = {**effect, "params": {**effect["params"], "serial": "PAXS90778899"}}
+        assert guards.before(tx, 1, "test:guesser", other) == ("limited", {})  # any terminal
+        assert guards.before(tx, 1, "test:owner", other) is None  # others are not held back
     # a new conversation of the same user is no fresh start: straight to a person
     client = bot.client("guesser")
     await client.send("/deregister")
     for answer in ("102100058120002", "PAXS90778899", "13900139000"):
         await client.send(answer)
     assert (await client.tap("yes")).keys == ["verify.wait", "handoff.mismatch"]
-    # another user is not held back by the guesser
-    assert (await runner._verify_terminal({**CLEAN, "who": "test:owner"}))[0] == "ok"
 
 
 async def test_failed_detail_checks_are_limited_per_terminal_across_users(tmp_path: Path) -> None:
     bot = Bot(tmp_path)
-    runner = bot.app.runtime.runner
-    for n in range(DETAIL_LIMITS["terminal"]):  # many chat users, one terminal
-        wrong = {**CLEAN, "phone": "+8613999999999", "who": f"test:bot{n}"}
-        assert (await runner._verify_terminal(wrong))[0] == "no_match"
-    assert (await runner._verify_terminal({**CLEAN, "who": "test:bot-next"}))[0] == "limited"
+
+    async def try_details(who: str, phone: str) -> list[str]:
+        client = bot.client(who)
+        await client.send("/deregister")
+        for answer in ("102100058120001", "LKL8A2301234", phone):
+            await client.send(answer)
+        return (await client.tap("yes")).keys
+
+    for n in range(DETAIL_LIMITS["terminal"]):  # many chat users, one terminal, wrong phone
+        assert await try_details(f"bot{n}", "13999999999") == ["verify.wait", "verify.no_match"]
+    limited = await try_details("owner", "13800138000")  # even the right details, for now
+    assert limited == ["verify.wait", "handoff.mismatch"]
     bot.clock.advance(24 * 3600 + 1)  # the window is over
-    assert (await runner._verify_terminal({**CLEAN, "who": "test:bot-next"}))[0] == "ok"
+    assert await try_details("owner-later", "13800138000") == ["verify.wait", "ask.code"]
+
+
+def slow_checks(bot: Bot, seconds: Any) -> list[str]:
+    """The provider takes ``seconds(code)`` to judge a code; returns the codes it judged."""
+    judged: list[str] = []
+    check_code = bot.provider._do_check_code
+
+    async def slow(merchant_id: str, serial: str, code: str, key: Any) -> Any:
+        judged.append(code)
+        await asyncio.sleep(seconds(code))
+        return await check_code(merchant_id, serial, code, key)
+
+    bot.provider._do_check_code = slow  # type: ignore[method-assign]
+    return judged
 
 
 async def test_concurrent_wrong_codes_lock_after_five_against_a_slow_provider(
     tmp_path: Path,
 ) -> None:
     bot = Bot(tmp_path)
-    runner = bot.app.runtime.runner
-    await bot.provider.send_code(CLEAN["merchant_id"], CLEAN["serial"])
-    judged = 0
-    check_code = bot.provider._do_check_code
-
-    async def slow(*args: Any) -> Any:
-        nonlocal judged
-        judged += 1
-        await asyncio.sleep(0.05)  # every guess is in flight before the first answer
-        return await check_code(*args)
-
-    bot.provider._do_check_code = slow  # type: ignore[method-assign]
-    guesses = [runner._check_code(check(f"{n:06d}", n)) for n in range(100000, 100012)]
-    outcomes = [outcome for outcome, _ in await asyncio.gather(*guesses)]
-    assert judged <= MAX_CODE_FAILURES  # the rest never reached the provider
-    assert outcomes.count("wrong") + outcomes.count("locked") == 12
-    assert outcomes.count("locked") >= 12 - MAX_CODE_FAILURES + 1
-    # the lock holds: the right code is refused now
-    assert (await runner._check_code(check(CODE, 99)))[0] == "locked"
+    clients = [bot.client(f"m{n}") for n in range(12)]
+    for client in clients:  # twelve chats at the code question of one terminal
+        await client.to_the_code_question()
+    judged = slow_checks(bot, lambda code: 0.05)
+    said = await asyncio.gather(*(c.send(f"{n:06d}") for n, c in enumerate(clients, 100000)))
+    assert len(judged) <= MAX_CODE_FAILURES  # the rest never reached the provider
+    heard = [s.keys[0] for s in said]
+    assert heard.count("handoff.locked") >= 12 - MAX_CODE_FAILURES
+    assert set(heard) <= {"code.wrong", "handoff.locked"}
+    # the lock holds: no new code is sent for that terminal, whoever asks
+    said = await bot.client("fresh").to_the_code_question()
+    assert said.keys == ["verify.wait", "handoff.locked"]
 
 
 async def test_a_late_right_answer_never_unlocks(tmp_path: Path) -> None:
     bot = Bot(tmp_path)
-    runner = bot.app.runtime.runner
-    await bot.provider.send_code(CLEAN["merchant_id"], CLEAN["serial"])
-    check_code = bot.provider._do_check_code
-
-    async def slow_when_right(merchant_id: str, serial: str, code: str, key: Any) -> Any:
-        await asyncio.sleep(0.3 if code == CODE else 0.01)
-        return await check_code(merchant_id, serial, code, key)
-
-    bot.provider._do_check_code = slow_when_right  # type: ignore[method-assign]
-    right = asyncio.ensure_future(runner._check_code(check(CODE, 1)))
-    await asyncio.sleep(0.01)  # the right code has taken its attempt and is being judged
-    wrongs = await asyncio.gather(
-        *(runner._check_code(check(f"{n:06d}", n)) for n in range(100000, 100005))
-    )
-    assert "locked" in [outcome for outcome, _ in wrongs]
-    assert (await right)[0] == "locked"  # answered "ok" too late: the lock stays
+    owner, *guessers = [bot.client(f"m{n}") for n in range(6)]
+    for client in (owner, *guessers):
+        await client.to_the_code_question()
+    slow_checks(bot, lambda code: 0.3 if code == CODE else 0.01)
+    right = asyncio.ensure_future(owner.send(CODE))
+    await asyncio.sleep(0.05)  # the right code has taken its attempt and is being judged
+    wrong = await asyncio.gather(*(g.send(f"{n:06d}") for n, g in enumerate(guessers, 100000)))
+    assert "handoff.locked" in [s.keys[0] for s in wrong]
+    assert (await right).keys == ["handoff.locked"]  # answered "ok" too late: the lock stays
     with bot.app.store.reading() as tx:
-        record = tx.verification(CLEAN["merchant_id"], CLEAN["serial"])
+        record = tx.verification("102100058120001", "LKL8A2301234")
     assert record.locked_until is not None and record.verified_until is None
 
 
@@ -136,6 +143,7 @@ async def test_a_check_asked_again_after_a_crash_is_not_told_the_code_expired(
     bot = Bot(tmp_path)
     runner = bot.app.runtime.runner
     await bot.provider.send_code(CLEAN["merchant_id"], CLEAN["serial"])
-    assert (await runner._check_code(check(CODE, 7)))[0] == "ok"  # its answer lost in a crash
-    assert (await runner._check_code(check(CODE, 7)))[0] == "ok"  # the same effect, run again
-    assert (await runner._check_code(check(CODE, 8)))[0] == "expired"  # another check: used
+    params = {**CLEAN, "code": CODE}
+    assert await runner._check_code({**params, "check": "7"}) == ("ok", {})  # answer lost
+    assert await runner._check_code({**params, "check": "7"}) == ("ok", {})  # the same, again
+    assert await runner._check_code({**params, "check": "8"}) == ("expired", {})  # used up

@@ -122,43 +122,41 @@ async def test_nothing_is_filed_without_a_fresh_code_of_the_same_conversation(
 ) -> None:
     bot = Bot(tmp_path)
     await bot.client("m").send("/start")  # the conversation asking (conversation 1)
-    runner = bot.app.runtime.runner
+    guards = bot.app.runtime.service.guards
     params = {
-        "conversation_id": 1,
-        "outbox_id": 1,
         "idempotency_key": "k" * 32,
         "kind": "deregister",
         "merchant_id": "102100058120001",
         "serial": "LKL8A2301234",
         "phone": "+8613800138000",
-        "reason": "other",
-        "checklist": {},
-        "who": "test:m",
     }
-    assert await runner._submit(dict(params)) == ("refused", {"code": "not_verified"})
-    await bot.provider.send_code("102100058120001", "LKL8A2301234")
-    assert (await runner._check_code({**params, "code": CODE}))[0] == "ok"
-    # another conversation does not ride on this one's code
-    stranger = {**params, "who": "test:stranger", "idempotency_key": "s" * 32}
-    assert await runner._submit(stranger) == ("refused", {"code": "not_verified"})
-    outcome, data = await runner._submit(dict(params))
-    assert outcome == "filed" and data["ticket"]
-    with bot.app.store.transaction() as tx:  # what the service records with the outcome
-        tx.record_filing(
-            1,
-            idempotency_key=data["idempotency_key"],
-            provider="sandbox",
-            kind="deregister",
-            merchant_id=data["merchant_id"],
-            serial=data["serial"],
-            ticket=data["ticket"],
-            status=data["state"],
+    submit = {"call": "submit", "params": params}
+    check = {"call": "check_code", "params": params}
+    not_verified = ("refused", {"code": "not_verified"})
+    with bot.app.store.transaction() as tx:
+        assert guards.before(tx, 1, "test:m", submit) == not_verified
+        assert guards.before(tx, 1, "test:m", check) is None  # an attempt taken ...
+        assert guards.after(tx, 1, "test:m", check, ("ok", {})) == ("ok", {})  # ... and right
+        # another conversation does not ride on this one's code
+        stranger = {"call": "submit", "params": {**params, "idempotency_key": "s" * 32}}
+        assert guards.before(tx, 1, "test:stranger", stranger) == not_verified
+        assert guards.before(tx, 1, "test:m", submit) is None  # started: recorded, no ticket
+        assert tx.filed("k" * 32) == (None, "filing")
+        # a second request for the same terminal is refused while the first is open
+        again = {"call": "submit", "params": {**params, "idempotency_key": "j" * 32}}
+        assert guards.before(tx, 1, "test:m", again) == (
+            "refused",
+            {"code": "open_request", "ticket": None},
         )
-    bot.clock.advance(31 * 60)  # the verification window is over, but a replay still answers
-    assert (await runner._submit(dict(params)))[1]["ticket"] == data["ticket"]
-    # and a second request for the same terminal is refused while the first is open
-    again = await runner._submit({**params, "idempotency_key": "j" * 32})
-    assert again == ("refused", {"code": "open_request", "ticket": data["ticket"]})
+    bot.clock.advance(31 * 60)  # the verification window is over, but once started it finishes
+    with bot.app.store.transaction() as tx:
+        assert guards.before(tx, 1, "test:m", submit) is None
+    outcome, data = await bot.app.runtime.runner._submit({**params, "check": "1"})
+    assert outcome == "filed"
+    with bot.app.store.transaction() as tx:
+        guards.after(tx, 1, "test:m", submit, (outcome, data))
+        assert tx.filed("k" * 32) == (data["ticket"], "submitted")
+        assert tx.open_request_for("102100058120001", "LKL8A2301234") == (data["ticket"],)
 
 
 async def test_the_one_time_code_is_not_kept_in_the_store(tmp_path: Path) -> None:

@@ -186,12 +186,23 @@ class Records:
         )
         return True
 
-    def verification(self, merchant_id: str, serial: str) -> Verification:
-        row = self.connection.execute(
-            select(VERIFICATION).where(
-                VERIFICATION.c.merchant_id == merchant_id, VERIFICATION.c.serial == serial
+    def verification(
+        self, merchant_id: str, serial: str, *, for_update: bool = False
+    ) -> Verification:
+        """The terminal's verification record; ``for_update`` holds it until the commit, so
+        concurrent transactions (PostgreSQL) count attempts one after the other — on SQLite
+        the transaction's BEGIN IMMEDIATE already does."""
+        query = select(VERIFICATION).where(
+            VERIFICATION.c.merchant_id == merchant_id, VERIFICATION.c.serial == serial
+        )
+        if for_update and self.connection.dialect.name == "postgresql":
+            # the row must exist to be locked: a first attempt creates it
+            self.insert_ignore(
+                VERIFICATION,
+                {"merchant_id": merchant_id, "serial": serial, "updated_at": self.now},
             )
-        ).first()
+            query = query.with_for_update()
+        row = self.connection.execute(query).first()
         if row is None:
             return Verification()
         return Verification(
@@ -202,22 +213,24 @@ class Records:
         )
 
     def set_verification(self, merchant_id: str, serial: str, record: Verification) -> None:
-        self.connection.execute(
-            delete(VERIFICATION).where(
-                VERIFICATION.c.merchant_id == merchant_id, VERIFICATION.c.serial == serial
+        """Replace the record in place (a row another transaction waits to lock stays the
+        same row)."""
+        values = {
+            "failures": record.failures,
+            "locked_until": record.locked_until,
+            "verified_until": record.verified_until,
+            "verified_for": record.verified_for,
+            "updated_at": self.now,
+        }
+        changed = self.connection.execute(
+            update(VERIFICATION)
+            .where(VERIFICATION.c.merchant_id == merchant_id, VERIFICATION.c.serial == serial)
+            .values(**values)
+        ).rowcount
+        if not changed:
+            self.connection.execute(
+                insert(VERIFICATION).values(merchant_id=merchant_id, serial=serial, **values)
             )
-        )
-        self.connection.execute(
-            insert(VERIFICATION).values(
-                merchant_id=merchant_id,
-                serial=serial,
-                failures=record.failures,
-                locked_until=record.locked_until,
-                verified_until=record.verified_until,
-                verified_for=record.verified_for,
-                updated_at=self.now,
-            )
-        )
 
     # -- limits on guessing ----------------------------------------------------------------------
 
