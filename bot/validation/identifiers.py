@@ -15,6 +15,7 @@ from bot.validation.text import normalize
 __all__ = ["mask_identifiers", "number_groups"]
 
 MERCHANT_DIGITS: Final = 15
+_MIN_GROUP: Final = 3  # after the first ("+86"), numbers are written in groups of 3 or more
 # digit groups joined by single spaces or hyphens, maybe after a "+": "+86 138-0013-8000"
 _RUN: Final = re.compile(r"\+?[0-9]+(?:[ -][0-9]+)*")
 _GROUP: Final = re.compile(r"[0-9]+")
@@ -58,6 +59,8 @@ def _spans(text: str) -> list[tuple[int, int, str]]:
             best: tuple[int, str] | None = None
             digits = ""
             for j in range(i, len(groups)):
+                if j > i and groups[j][1] - groups[j][0] < _MIN_GROUP:
+                    break  # "1 2 3 4 ..." is no number anyone writes
                 digits += text[groups[j][0] : groups[j][1]]
                 if len(digits) > MERCHANT_DIGITS:
                     break
