@@ -36,7 +36,6 @@ def make_provider(settings: Settings, on_sms: Callable[[str, str], None] | None 
         fixed_code=settings.sandbox_code,
         on_sms=on_sms,
         database=settings.sandbox_database,
-        demo=settings.demo,
     )
 
 

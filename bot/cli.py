@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import sys
 import time
 from pathlib import Path
@@ -17,6 +16,7 @@ from bot.bootstrap import build, load_engine, make_provider
 from bot.channels.terminal import TerminalChat
 from bot.engine.loader import load_flows
 from bot.errors import FlowErrors
+from bot.logs import log_to_file
 from bot.settings import Settings
 from bot.validation import mask_phone
 
@@ -36,11 +36,7 @@ def _say(text: str) -> None:
 
 def _log_to_file(settings: Settings) -> None:
     """The chat owns the terminal; logs (and the sandbox's texts) go to var/posbot.log."""
-    path = settings.log_file
-    path.parent.mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(
-        filename=path, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    log_to_file(settings.log_file)
 
 
 async def _chat(settings: Settings, user: str, lang: str | None, wait: float) -> None:

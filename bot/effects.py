@@ -28,8 +28,9 @@ from tenacity import (
 from bot.engine.events import InboundEvent
 from bot.errors import ProviderError, ProviderRejected, ProviderUnavailable
 from bot.providers.base import Balance, Filing, Provider
+from bot.store.records import Verification
 from bot.store.repository import Store
-from bot.store.transaction import OutboxItem, Tx, Verification
+from bot.store.transaction import OutboxItem, Tx
 
 T = TypeVar("T")
 Result = tuple[str, dict[str, Any]]

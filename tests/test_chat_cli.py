@@ -82,3 +82,30 @@ def test_scripted_chat_reaches_the_outcome(
     for text in expected:
         assert text in done.stdout, f"{text!r} not in the chat:\n{done.stdout}"
     assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_outside_demo_mode_no_code_or_full_phone_is_shown_or_logged(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POSBOT_")}
+    env.update(
+        POSBOT_DATABASE_URL=f"sqlite:///{tmp_path / 'chat.db'}",
+        POSBOT_SANDBOX_CODE=CODE,
+        POSBOT_DEMO="false",
+    )
+    lines = ["/deregister", "102100058120001", "LKL8A2301234", "13800138000", "1", CODE,
+             "my card is 6228480402564890018"]  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "chat", "--lang", "en", "--wait", "0"],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Phone verified" in done.stdout and "[sandbox SMS" not in done.stdout
+    log = (tmp_path / "var" / "posbot.log").read_text(encoding="utf-8")
+    assert "texted to 138****8000" in log
+    for secret in (CODE, "13800138000", "6228480402564890018"):
+        assert secret not in log
