@@ -55,6 +55,7 @@ async def test_a_conversation_keeps_the_flow_version_it_started_with(tmp_path: P
         "edit: {merchant_id: merchant_id, serial: serial,",
         "edit: {merchant_id: merchant_id, serial: terminal_serial,",
     )
+    source = source.replace("serial: {ask: serial,", "serial: {ask: terminal_serial,")
     source = source.replace("  - id: intro\n    say: termination.intro\n", "")
     (flows / "termination.yaml").write_text(source, encoding="utf-8")
     bot.restart()

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.engine.events import InboundEvent
+from bot.engine.turn import OPTION_NUMBER
 from bot.runtime import Runtime
 from bot.store.transaction import OutboxItem
 
@@ -38,7 +39,8 @@ class TerminalChat:
     def event_for(self, line: str) -> InboundEvent:
         key = f"{CHANNEL}:{uuid.uuid4().hex}"
         text = line.strip()
-        if text.isdigit() and 1 <= int(text) <= len(self._buttons):
+        # ASCII digits only, and few: int() refuses "①" and 4,301+ digits
+        if OPTION_NUMBER.fullmatch(text) and 1 <= int(text) <= len(self._buttons):
             label, value = self._buttons[int(text) - 1]
             return InboundEvent(
                 CHANNEL,

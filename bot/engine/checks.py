@@ -42,6 +42,7 @@ SYSTEM_KEYS: tuple[str, ...] = (
     "shield.card",
     "shield.code",
     "shield.password",
+    "shield.id",
     "status.none",
     "status.filed_late",
     *(f"status.{state}" for state in REQUEST_STATES),

@@ -19,7 +19,7 @@ from bot.engine.steps.ask import SENSITIVE_MARK
 from bot.engine.turn import FlowLoop, Turn
 from bot.errors import LocaleError
 from bot.i18n import Catalog, resolve_locale
-from bot.validation import Validator, normalize, redact_all
+from bot.validation import Validator, inspect, normalize, safe_text
 
 MAX_TEXT = 4000  # what we keep of a message; validators refuse long input on their own
 WHILE_WAITING = frozenset({"cancel", "status"})  # words that work while a person is awaited
@@ -32,6 +32,17 @@ class Outcome:
     effects: list[Effect]
     inbound_text: str | None  # what may be stored of the merchant's message (redacted)
     error: str | None = None  # a flow or message that broke; the merchant went to a person
+
+
+def code_outstanding(turn: Turn) -> bool:
+    """Might six digits typed now be a one-time code the bot sent? From the code question on
+    until the provider has answered the check — at whatever step the merchant types them."""
+    step = turn.step
+    return (
+        turn.state.code_outstanding
+        or bool(getattr(step, "sensitive", False))
+        or bool(getattr(step, "forget", ()))
+    )
 
 
 class UnknownFlowVersion(LookupError):
@@ -84,7 +95,7 @@ class Engine:
             # a broken flow or message must not lose the merchant: keep what they had
             # entered, and hand the conversation to a person
             rescue = Turn(self, ConversationState.from_json(before), flow)
-            rescue.inbound_text = redact_all(normalize(event.text))[:MAX_TEXT] or None
+            rescue.inbound_text = safe_text(event.text, codes=True)[:MAX_TEXT] or None
             rescue.handoff("flow_error", "handoff.error")
             return Outcome(
                 rescue.state,
@@ -111,8 +122,12 @@ class Engine:
             self._on_message(turn, event, fresh)
 
     def _on_message(self, turn: Turn, event: InboundEvent, fresh: bool) -> None:
-        text = normalize(event.text)[:MAX_TEXT]
-        turn.inbound_text = text
+        # the shield sees the whole message, whatever it turns out to be (a first message, a
+        # /command and its words, an answer), before anything of it is kept
+        whole = normalize(event.text)
+        turn.finding = inspect(whole)
+        turn.inbound_text = safe_text(whole, codes=code_outstanding(turn))[:MAX_TEXT]
+        text = whole[:MAX_TEXT]
         value = event.payload.get("value") if event.kind == "button" else None
         state = turn.state
         # a tapped button is an intent only when its value is a command; while a person is
@@ -123,20 +138,22 @@ class Engine:
         waiting = "system.busy" if state.status == "waiting_effect" else "handoff.waiting"
         if intent is not None:
             name, arg = intent
+            turn.shield()  # "/help 6228 4800 1234 5671": warned, then helped
             if name not in ALWAYS and state.status in ("waiting_effect", "waiting_agent"):
                 turn.say(waiting)
             else:
                 self.run_intent(turn, name, arg)
         elif fresh or state.status == "done":  # new, or over (and maybe purged): start anew
+            turn.shield()
             INTENTS["start"](turn, "")
         elif state.status in ("waiting_effect", "waiting_agent"):
             # at a code question, or while a code is checked, what is typed may be a code
             if getattr(turn.step, "sensitive", False) or getattr(turn.step, "forget", ()):
                 turn.inbound_text = SENSITIVE_MARK  # typed at a code question: never stored
                 turn.say(waiting)
-            elif not turn.shield(text):
+            elif not turn.shield():
                 turn.say(waiting)
-        elif getattr(turn.step, "shields_itself", False) or not turn.shield(text):
+        elif getattr(turn.step, "shields_itself", False) or not turn.shield():
             turn.step.handle(turn, text, None if value is None else str(value))
 
     def _intent(self, text: str, *, words: bool = True) -> tuple[str, str] | None:

@@ -18,7 +18,7 @@ ALWAYS = frozenset({"help", "status", "lang", "agent", "cancel", "restart", "sta
 def reprompt(turn: Turn) -> None:
     """Show the current question again, if there is one and nothing else is pending."""
     if turn.step.interactive and turn.state.status == "active":
-        turn.step.enter(turn)
+        turn.step.reprompt(turn)  # where it was: a checklist stays at its item
 
 
 def start(turn: Turn, arg: str) -> None:

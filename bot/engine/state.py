@@ -37,6 +37,8 @@ class ConversationState:
     run: int = 1  # counts fresh starts; part of the filing's idempotency key
     seq: int = 0  # counts effects, to make their tokens unique
     requests: list[TrackedRequest] = field(default_factory=list)
+    # a one-time code was sent and not checked yet: six digits typed anywhere are not stored
+    code_outstanding: bool = False
 
     def to_json(self) -> str:
         # by hand: dataclasses.asdict deep-copies every slot, on every event

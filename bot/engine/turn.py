@@ -4,6 +4,7 @@ Steps and intents act on a Turn; the engine builds one per event and returns its
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +12,7 @@ from bot.engine.events import Attachment, Button, Effect, Reply
 from bot.engine.expressions import evaluate
 from bot.engine.state import ConversationState, TrackedRequest
 from bot.engine.steps import Step
-from bot.validation import Result, inspect, normalize
+from bot.validation import Finding, Result, normalize
 
 if TYPE_CHECKING:
     from bot.engine.engine import Engine
@@ -19,7 +20,8 @@ if TYPE_CHECKING:
 
 MAX_HOPS = 64  # steps entered in one turn; more means a flow loops without asking anything
 MAX_HISTORY = 50
-SHIELD_ORDER = ("card", "password", "code")
+SHIELD_ORDER = ("card", "id", "password", "code")
+OPTION_NUMBER = re.compile(r"[0-9]{1,3}")  # "2" picks the second option; never int() on "①"
 
 
 class FlowLoop(RuntimeError):
@@ -33,7 +35,8 @@ class Turn:
         self.flow = flow
         self.replies: list[Reply] = []
         self.effects: list[Effect] = []
-        self.inbound_text: str | None = None
+        self.inbound_text: str | None = None  # what may be stored of the merchant's message
+        self.finding: Finding | None = None  # what the scam shield found in the whole message
         self._hops = 0
 
     @property
@@ -85,9 +88,13 @@ class Turn:
     def next_of(self, step: Step) -> str | None:
         return step.next or self.flow.next_after(step.id)
 
-    def return_target(self) -> str | None:
+    def return_target(self, *, changed: bool = False) -> str | None:
+        """Where a correction goes once answered: back to the step that asked for it — or,
+        when the answer ``changed`` something that step has to check again, where it says."""
         target, self.state.return_to = self.state.return_to, None
-        return target
+        if target is None or target not in self.flow.steps:
+            return None
+        return self.flow.steps[target].after_edit(self, self.state.step, changed=changed)
 
     def start_flow(self, flow_id: str, entry: dict[str, Any]) -> None:
         flow = self.engine.flows.current[flow_id]
@@ -143,13 +150,12 @@ class Turn:
     def validate(self, validator: str, text: str) -> Result:
         return self.engine.validators[validator](text)
 
-    def shield(self, text: str) -> bool:
-        """Warn and keep the text out of the store when it holds a card number or a secret."""
-        finding = inspect(text)
-        if finding is None:
+    def shield(self) -> bool:
+        """Warn when the message holds a card number, an ID number or a secret (the engine has
+        already kept it out of the store); True when it did."""
+        if self.finding is None:
             return False
-        self.inbound_text = finding.redacted
-        kind = next(k for k in SHIELD_ORDER if k in finding.kinds)
+        kind = next(k for k in SHIELD_ORDER if k in self.finding.kinds)
         self.say(f"shield.{kind}")
         return True
 
@@ -161,7 +167,7 @@ class Turn:
         wanted = text.strip().lower()
         if not wanted:
             return None
-        if wanted.isdigit() and 1 <= int(wanted) <= len(options):
+        if OPTION_NUMBER.fullmatch(wanted) and 1 <= int(wanted) <= len(options):
             return values[int(wanted) - 1]
         catalog = self.engine.catalog
         labels = [(v, normalize(self.text(label)).lower(), label) for v, label in options]

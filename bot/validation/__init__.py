@@ -14,8 +14,9 @@ from bot.validation.fields import (
     serial,
     validators,
 )
+from bot.validation.identifiers import mask_identifiers
 from bot.validation.masking import mask_merchant_id, mask_phone, mask_serial
-from bot.validation.shield import Finding, inspect, redact_all
+from bot.validation.shield import Finding, hide_codes, inspect, redact_all, safe_text
 from bot.validation.text import compact, normalize
 
 __all__ = [
@@ -28,7 +29,9 @@ __all__ = [
     "Valid",
     "Validator",
     "compact",
+    "hide_codes",
     "inspect",
+    "mask_identifiers",
     "mask_merchant_id",
     "mask_phone",
     "mask_serial",
@@ -37,6 +40,7 @@ __all__ = [
     "otp",
     "phone",
     "redact_all",
+    "safe_text",
     "serial",
     "validators",
 ]

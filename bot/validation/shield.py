@@ -1,10 +1,10 @@
-"""The scam shield: spot card numbers, verification codes and passwords in a message.
+"""The scam shield: spot card numbers, resident ID numbers, verification codes and passwords.
 
 The bot never asks for any of these. When a merchant pastes one anyway, ``inspect`` returns a
 ``Finding`` whose ``redacted`` text is safe to store; the caller warns the merchant.
 
 All regexes are linear (bounded or unambiguous repetition), so 10 KB inputs are cheap.
-Spans are found on the normalised text, resolved by priority (card > code > password) and
+Spans are found on the normalised text, resolved by priority (ID > card > code > password) and
 replaced in one pass, so one rule never sees another rule's placeholder.
 """
 
@@ -16,19 +16,28 @@ from dataclasses import dataclass
 from typing import Final
 
 from stdnum import luhn
+from stdnum.cn import ric
+from stdnum.exceptions import ValidationError
 
+from bot.validation.identifiers import mask_identifiers, number_groups
 from bot.validation.text import normalize
 
-__all__ = ["Finding", "inspect", "redact_all"]
+__all__ = ["Finding", "hide_codes", "inspect", "redact_all", "safe_text"]
 
 CODE_PLACEHOLDER: Final = "[code removed]"
 SECRET_PLACEHOLDER: Final = "[secret removed]"
-_CARD_MIN, _CARD_MAX = 13, 19
+ID_PLACEHOLDER: Final = "[ID number removed]"
+_CARD_MIN, _CARD_MAX, _AMEX_DIGITS, _GROUP_SIZE = 13, 19, 15, 4
 _NEAR: Final = 12  # max characters between a code keyword and its number
 
 # Digit groups joined by single spaces or hyphens: "6222 0212 3456 7890 128".
 _RUN: Final = re.compile(r"[0-9]+(?:[ -][0-9]+)*")
-_GROUP: Final = re.compile(r"[0-9]+")
+# 6 + 8 + 4 characters (region, birth date, sequence and check digit), maybe spaced that way
+_RESIDENT_ID: Final = re.compile(
+    r"(?<![0-9A-Za-z])([0-9]{6})[ -]?([0-9]{8})[ -]?([0-9]{3}[0-9Xx])(?![0-9A-Za-z])"
+)
+# six digits, maybe with one separator between any two ("246 810", "246-810"): a one-time code
+_LOOSE_CODE: Final = re.compile(r"(?<![0-9])[0-9](?:[ .\-/()]?[0-9]){5}(?![0-9])")
 _NUMBER: Final = re.compile(r"(?<![0-9])[0-9]{3,8}(?![0-9])")
 _ASCII_WORD = r"(?<![A-Za-z]){}(?![A-Za-z])"
 _CODE_KEYWORD: Final = re.compile(
@@ -62,7 +71,7 @@ _NOT_SECRETS: Final = frozenset(_NOT_SECRET_WORDS.split())
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    kinds: frozenset[str]  # subset of {"card", "code", "password"}
+    kinds: frozenset[str]  # subset of {"card", "id", "code", "password"}
     redacted: str  # the text safe to store
 
 
@@ -77,10 +86,11 @@ class _Span:
 def _card_spans(text: str) -> list[_Span]:
     spans: list[_Span] = []
     for run in _RUN.finditer(text):
-        groups = [(g.start(), g.end()) for g in _GROUP.finditer(text, run.start(), run.end())]
+        groups = number_groups(text, run)
+        sizes = [end - start for start, end in groups]
         i = 0
         while i < len(groups):
-            found = _card_at(text, groups, i)
+            found = _card_at(text, groups, sizes, i)
             if found is None:
                 i += 1
                 continue
@@ -90,21 +100,55 @@ def _card_spans(text: str) -> list[_Span]:
     return spans
 
 
-def _card_at(text: str, groups: list[tuple[int, int]], i: int) -> tuple[int, str] | None:
-    """Longest Luhn-valid card made of whole groups starting at group ``i``."""
+def _card_like(digits: str) -> bool:
+    """Bank cards have 13–19 digits, start with 2–9 (phones, merchant numbers and the other
+    major industries start with 0 or 1), pass Luhn; 15 digits are American Express (34, 37)."""
+    return (
+        _CARD_MIN <= len(digits) <= _CARD_MAX
+        and digits[0] not in "01"
+        and (len(digits) != _AMEX_DIGITS or digits[:2] in ("34", "37"))
+        and luhn.is_valid(digits)
+    )
+
+
+def _card_at(
+    text: str, groups: list[tuple[int, int]], sizes: list[int], i: int
+) -> tuple[int, str] | None:
+    """The longest card number written as one number from group ``i``: 13–19 digits in one
+    go, or in the groups a card is printed in — fours (the last may be shorter), 4-6-5, 4-6-4.
+    Numbers that only happen to stand side by side (a merchant number, then a phone) are not
+    one card, however their digits add up."""
+    if sizes[i] != _GROUP_SIZE:
+        digits = text[groups[i][0] : groups[i][1]]
+        return (i, digits) if _card_like(digits) else None
     best: tuple[int, str] | None = None
     digits = ""
     for j in range(i, len(groups)):
-        start, end = groups[j]
-        # Card groups have 3+ digits (only the last may be shorter): stops "1 2 3 ..." blowups.
-        if j > i and groups[j - 1][1] - groups[j - 1][0] < 3:
-            break
-        digits += text[start:end]
+        digits += text[groups[j][0] : groups[j][1]]
         if len(digits) > _CARD_MAX:
             break
-        if len(digits) >= _CARD_MIN and luhn.is_valid(digits):
+        fours = all(size == _GROUP_SIZE for size in sizes[i:j])
+        amex = j == i + 2 and sizes[i + 1] == 6 and sizes[j] in (4, 5)
+        if (fours or amex) and _card_like(digits):
             best = (j, digits)
+        if sizes[j] != _GROUP_SIZE and not (j == i + 1 and sizes[j] == 6):
+            break
     return best
+
+
+def _id_spans(text: str) -> list[_Span]:
+    """Chinese resident ID numbers: 18 characters, a birth date inside, a check digit."""
+    spans: list[_Span] = []
+    for match in _RESIDENT_ID.finditer(text):
+        number = "".join(match.groups()).upper()
+        if ric.calc_check_digit(number) != number[-1]:
+            continue
+        try:
+            ric.get_birth_date(number)
+        except ValidationError:
+            continue
+        spans.append(_Span(match.start(), match.end(), "id", ID_PLACEHOLDER))
+    return spans
 
 
 def _code_spans(text: str) -> list[_Span]:
@@ -164,7 +208,7 @@ def _resolve(groups: list[list[_Span]]) -> list[_Span]:
 def inspect(text: str) -> Finding | None:
     """Find sensitive data in ``text``; ``None`` when there is none."""
     norm = normalize(text)
-    spans = _resolve([_card_spans(norm), _code_spans(norm), _password_spans(norm)])
+    spans = _resolve([_id_spans(norm), _card_spans(norm), _code_spans(norm), _password_spans(norm)])
     if not spans:
         return None
     parts: list[str] = []
@@ -181,3 +225,17 @@ def redact_all(text: str) -> str:
     """The text safe to store: redacted when sensitive, else unchanged."""
     finding = inspect(text)
     return finding.redacted if finding else text
+
+
+def hide_codes(text: str) -> str:
+    """``text`` with every six-digit number hidden: what is stored while a one-time code the
+    bot sent is outstanding, whatever step the merchant types it at."""
+    return _LOOSE_CODE.sub(CODE_PLACEHOLDER, normalize(text))
+
+
+def safe_text(text: str, *, codes: bool = False) -> str:
+    """What may be stored of a merchant's message: the whole text redacted (cards, ID numbers,
+    codes, passwords), phone and merchant numbers masked, and — with ``codes``, while a code
+    is outstanding — every six-digit number hidden."""
+    safe = mask_identifiers(redact_all(text))
+    return hide_codes(safe) if codes else safe

@@ -41,25 +41,50 @@ _PUNCT: Final[dict[int, str | None]] = {
     0x3015: ")",  # 〕
     0x3016: "[",  # 〖
     0x3017: "]",  # 〗
-    # Invisible characters that break digit runs when pasted from apps.
-    0x200B: None,  # zero width space
-    0x2060: None,  # word joiner
-    0xFEFF: None,  # BOM / zero width no-break space
 }
-_PUNCT_TABLE: Final = str.maketrans(_PUNCT)
+# Invisible format characters (Unicode category Cf: zero-width joiners, bidi overrides such as
+# U+202E, the BOM, soft hyphens, tags) break digit runs when pasted from apps: dropped. The
+# ranges are Unicode 14's; tests/validation/test_text.py checks them against ``unicodedata``.
+_FORMAT_RANGES: Final = (
+    (0x00AD, 0x00AD), (0x0600, 0x0605), (0x061C, 0x061C), (0x06DD, 0x06DD), (0x070F, 0x070F),
+    (0x0890, 0x0891), (0x08E2, 0x08E2), (0x180E, 0x180E), (0x200B, 0x200F), (0x202A, 0x202E),
+    (0x2060, 0x2064), (0x2066, 0x206F), (0xFEFF, 0xFEFF), (0xFFF9, 0xFFFB), (0x110BD, 0x110BD),
+    (0x110CD, 0x110CD), (0x13430, 0x13438), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A),
+    (0xE0001, 0xE0001), (0xE0020, 0xE007F),
+)  # fmt: skip
+# Control characters other than whitespace (NUL, ESC, DEL, C1): no store or screen wants them.
+_CONTROL_RANGES: Final = ((0x00, 0x08), (0x0E, 0x1B), (0x7F, 0x84), (0x86, 0x9F))
+# Lone surrogates (invalid UTF-8 read with surrogateescape, "\ud800" in JSON): no encoder takes
+# them, so a store would fail on every redelivery. They become U+FFFD.
+_SURROGATES: Final = (0xD800, 0xDFFF)
+
+_PUNCT_TABLE: Final = str.maketrans(
+    {
+        **_PUNCT,
+        **{c: None for a, b in (*_FORMAT_RANGES, *_CONTROL_RANGES) for c in range(a, b + 1)},
+        **{c: "\ufffd" for c in range(_SURROGATES[0], _SURROGATES[1] + 1)},
+    }
+)
+_ASCII_CONTROL: Final = str.maketrans(
+    {c: None for a, b in _CONTROL_RANGES for c in range(a, min(b, 0x7F) + 1)}
+)
 
 # Separators people put inside numbers: "1021 0005-8120 001", "(010) 1234/5678".
 _COMPACT_TABLE: Final = str.maketrans("", "", " -._/()")
 
 
 def normalize(text: str) -> str:
-    """NFKC-fold ``text``, map common CJK punctuation to ASCII and collapse whitespace.
+    """NFKC-fold ``text``, map common CJK punctuation to ASCII, drop invisible format and
+    control characters, replace lone surrogates with U+FFFD and collapse whitespace. Never
+    raises, whatever the input.
 
     >>> normalize("１３８　００１３。")
     '138 0013.'
     """
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text).translate(_PUNCT_TABLE)
+    elif not text.isprintable():
+        text = text.translate(_ASCII_CONTROL)
     return " ".join(text.split())
 
 

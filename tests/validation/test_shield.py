@@ -3,7 +3,7 @@ import time
 import pytest
 from stdnum import luhn
 
-from bot.validation import Finding, inspect, redact_all
+from bot.validation import Finding, hide_codes, inspect, redact_all, safe_text
 
 MERCHANT_NO = "102100058120001"
 UNIONPAY_19 = "6222021234567890128"  # Luhn-valid, UnionPay-like 62 prefix
@@ -176,3 +176,87 @@ def test_large_inputs_are_fast(raw: str) -> None:
     if finding is not None:
         assert "4111 1111" not in finding.redacted
         assert "code 1234" not in finding.redacted
+
+
+# -- issue 14 ---------------------------------------------------------------------------------
+
+RESIDENT_ID = "11010519491231002X"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "102100058120001 LKL8A2301234 13800138000",
+        "１０２１０００５８１２０００１　ＬＫＬ８Ａ２３０１２３４　１３８００１３８０００",
+        "102100058120001-LKL8A2301234-13800138000",
+        "102100058120001 LKL8A2301234 138-0013-8000",
+        "102100058120001 13800138000",
+        "LKL8A2301234 13800138000",
+        "2301234 13800138000",
+    ],
+)
+def test_merchant_serial_and_phone_together_are_not_a_card(raw: str) -> None:
+    assert inspect(raw) is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "redacted"),
+    [
+        ("3782 822463 10005", "[card ****0005]"),  # American Express, 4-6-5
+        ("378282246310005", "[card ****0005]"),
+        ("3056 930902 5904", "[card ****5904]"),  # Diners, 4-6-4
+    ],
+)
+def test_other_card_groupings(raw: str, redacted: str) -> None:
+    assert inspect(raw) == Finding(frozenset({"card"}), redacted)
+
+
+def test_a_15_digit_number_is_a_card_only_when_american_express() -> None:
+    # Luhn-valid 15 digits that are not Amex: a merchant number, not a card
+    assert luhn.is_valid("102100058120010")
+    assert inspect("102100058120010") is None
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        RESIDENT_ID,
+        RESIDENT_ID.lower(),
+        "110105 19491231 002X",
+        "身份证号:11010519491231002X,谢谢",
+        "１１０１０５１９４９１２３１００２Ｘ",
+    ],
+)
+def test_resident_id_number(raw: str) -> None:
+    finding = inspect(raw)
+    assert finding is not None and finding.kinds == {"id"}
+    assert "19491231" not in finding.redacted
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "110105194912310021",  # wrong check digit
+        "110105194913310025",  # no 13th month
+        "LKL11010519491231002X",  # glued to letters: a serial
+    ],
+)
+def test_not_a_resident_id_number(raw: str) -> None:
+    finding = inspect(raw)
+    assert finding is None or "id" not in finding.kinds
+
+
+def test_hide_codes() -> None:
+    assert hide_codes("246810") == "[code removed]"
+    assert hide_codes("code 246 810, ok") == "code [code removed], ok"
+    assert hide_codes("246-810") == "[code removed]"
+    assert hide_codes("13800138000 LKL8A2301234") == "13800138000 LKL8A2301234"
+    assert hide_codes("1021 0005 8120 001") == "1021 0005 8120 001"
+
+
+def test_safe_text_redacts_masks_and_hides() -> None:
+    raw = f"/help 6228 4800 1234 5671 {RESIDENT_ID} 13800138000 102100058120001 246810"
+    assert safe_text(raw) == (
+        "/help [card ****5671] [ID number removed] 138****8000 1021*******0001 246810"
+    )
+    assert safe_text(raw, codes=True).endswith("1021*******0001 [code removed]")

@@ -49,3 +49,30 @@ def test_normalize_is_idempotent_on_large_input() -> None:
     once = normalize(big)
     assert normalize(once) == once
     assert "。" not in once
+
+
+def test_every_invisible_format_character_is_dropped() -> None:
+    import sys
+    import unicodedata
+
+    format_chars = [
+        chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Cf"
+    ]
+    assert normalize("1" + "".join(format_chars) + "2") == "12"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("138\u200c0013\u200d8000", "13800138000"),  # zero-width non-joiner / joiner
+        ("1021\u202e0005", "10210005"),  # right-to-left override
+        ("1\u00ad2", "12"),  # soft hyphen
+        ("a\ud800b", "a\ufffdb"),  # a lone surrogate
+        ("\udcff", "\ufffd"),  # invalid UTF-8 read with surrogateescape
+        ("a\x00b\x1b[31mc\x7f", "ab[31mc"),  # control characters
+        ("a\x85b", "a b"),  # NEL is whitespace
+    ],
+)
+def test_invisible_and_unencodable_characters(raw: str, expected: str) -> None:
+    assert normalize(raw) == expected
+    normalize(raw).encode("utf-8")

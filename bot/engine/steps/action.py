@@ -45,6 +45,8 @@ class Action(Step):
         turn.say("system.busy")
 
     def on_result(self, turn: Turn, outcome: str, data: dict[str, Any]) -> None:
+        if self.forget:  # the code it took is answered for: none is outstanding any more
+            turn.state.code_outstanding = False
         if self.save_as:
             turn.state.slots[self.save_as] = data
         if self.call == "submit" and outcome == "filed":

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from bot.engine.steps.base import Step
-from bot.validation import Invalid, inspect
+from bot.validation import Invalid, inspect, mask_identifiers
 
 if TYPE_CHECKING:
     from bot.engine.turn import Turn
@@ -28,6 +28,8 @@ class Ask(Step):
     card_like: bool = False  # a long Luhn-valid number is a fair answer here (merchant numbers)
 
     def enter(self, turn: Turn) -> None:
+        if self.sensitive:  # asked for a code: one is outstanding until it is checked
+            turn.state.code_outstanding = True
         turn.say(self.prompt)
 
     def handle(self, turn: Turn, text: str, value: str | None) -> None:
@@ -39,17 +41,21 @@ class Ask(Step):
         # words around a code or a password are never an answer ("my password is hunter22"
         # would pass as a serial), nor is a card number — except where the flow expects a
         # long number (card_like): a merchant number may happen to pass the card check
-        finding = None if self.sensitive else inspect(text)
+        finding = None if self.sensitive else turn.finding
         if finding is not None and (finding.kinds - {"card"} or not self.card_like):
-            turn.shield(text)
+            turn.shield()
             return
         result = turn.validate(self.validator, value or text)
         if not isinstance(result, Invalid):
+            if finding is not None:  # a long number the flow expects here: masked, not a card
+                masked = mask_identifiers(text)
+                turn.inbound_text = turn.inbound_text if inspect(masked) else masked
             turn.state.retries.pop(self.id, None)
+            changed = turn.state.slots.get(self.slot) != result.value
             turn.state.slots[self.slot] = result.value
-            turn.goto(turn.return_target() or turn.next_of(self))
+            turn.goto(turn.return_target(changed=changed) or turn.next_of(self))
             return
-        if finding is not None and turn.shield(text):
+        if finding is not None and turn.shield():
             return
         params: dict[str, Any] = dict(result.params)
         tries = turn.state.retries.get(self.id, 0) + 1

@@ -44,11 +44,20 @@ class Step(BaseModel):
         """The merchant answered (``value`` is a tapped button's value, else None)."""
         self.enter(turn)
 
+    def reprompt(self, turn: Turn) -> None:
+        """Ask the current question again (after /help, /status, /lang, a status push) without
+        starting the step over: a step with progress of its own keeps it."""
+        self.enter(turn)
+
+    def after_edit(self, turn: Turn, edited: str, *, changed: bool) -> str:
+        """A correction asked for here was answered at step ``edited``: where to go now."""
+        return self.id
+
     def on_help(self, turn: Turn) -> None:
         """The merchant asked for help here: explain, then ask again."""
         turn.say(self.help or "system.help")
         if self.interactive and turn.state.status == "active":
-            self.enter(turn)
+            self.reprompt(turn)
 
     def on_back(self, turn: Turn) -> bool:
         """/back said here; True when the step went back within itself."""

@@ -79,6 +79,13 @@ class Checklist(Step):
             turn.say("choice.unknown")
             self._ask(turn)
 
+    def reprompt(self, turn: Turn) -> None:
+        if "todo" not in turn.state.cursor:  # the progress is gone (a person took over)
+            self.enter(turn)
+            return
+        turn.state.cursor.pop("skipping", None)
+        self._ask(turn)
+
     def on_help(self, turn: Turn) -> None:
         item = self._current(turn)
         if item is None or turn.state.status != "active":

@@ -40,6 +40,7 @@ class Choice(Step):
         if option is None:
             turn.say("choice.unknown", buttons=self._buttons())
             return
+        changed = bool(self.slot) and turn.state.slots.get(self.slot or "") != option.value
         if self.slot:
             turn.state.slots[self.slot] = option.value
         turn.state.slots.update(option.set_slots)
@@ -48,7 +49,7 @@ class Choice(Step):
         elif option.intent:
             turn.intent(option.intent, "")
         else:
-            turn.goto(option.next or turn.return_target() or turn.next_of(self))
+            turn.goto(option.next or turn.return_target(changed=changed) or turn.next_of(self))
 
     def _buttons(self) -> list[tuple[str, str]]:
         return [(o.label, o.value) for o in self.options]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bot.engine.steps.base import Step, tag, untag
 
@@ -17,6 +17,21 @@ NO = "no"
 EDIT = "edit:"
 
 
+class Edit(BaseModel):
+    """How one field is corrected: the step that asks for it again, and — when the new answer
+    differs — where to go instead of coming back (details the provider checked must be
+    checked again). Written ``phone: phone`` or ``phone: {ask: phone, changed: verify}``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    ask: str
+    changed: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain(cls, data: Any) -> Any:
+        return {"ask": data} if isinstance(data, str) else data
+
+
 class Confirm(Step):
     kind: ClassVar[str] = "confirm"
     interactive: ClassVar[bool] = True
@@ -26,7 +41,7 @@ class Confirm(Step):
     yes_label: str = "button.confirm"
     no: str | None = None  # step id; when unset, "no" asks which field to change
     no_label: str = "button.no"
-    edit: dict[str, str] = Field(default_factory=dict)  # field → the ask step collecting it
+    edit: dict[str, Edit] = Field(default_factory=dict)  # field → how it is corrected
 
     def enter(self, turn: Turn) -> None:
         turn.say(self.message, buttons=self._tagged())
@@ -41,9 +56,9 @@ class Confirm(Step):
         field = value[len(EDIT) :] if value and value.startswith(EDIT) else None
         if field is None and value is None:
             field = turn.match_field(text, self.edit)
-        if field in self.edit:
+        if field is not None and field in self.edit:
             turn.state.return_to = self.id
-            turn.goto(self.edit[field])
+            turn.goto(self.edit[field].ask)
             return
         answer = value or turn.yes_no(text)
         if answer == YES:
@@ -55,7 +70,15 @@ class Confirm(Step):
         elif answer == NO:
             turn.say("confirm.which", buttons=self._tagged())
         else:
-            turn.say("confirm.unknown", buttons=self._tagged())
+            # names no button: the ones below are all there is
+            turn.say("confirm.unknown", buttons=self._tagged(), edits=bool(self.edit))
+
+    def after_edit(self, turn: Turn, edited: str, *, changed: bool) -> str:
+        for edit in self.edit.values():
+            if edit.ask == edited and changed and edit.changed:
+                turn.say("confirm.recheck")
+                return edit.changed
+        return self.id
 
     def _tagged(self) -> list[tuple[str, str]]:
         """The buttons as sent: yes and no name this step, so one tapped on an earlier
@@ -76,7 +99,10 @@ class Confirm(Step):
         yield self.yes
         if self.no:
             yield self.no
-        yield from self.edit.values()
+        for edit in self.edit.values():
+            yield edit.ask
+            if edit.changed:
+                yield edit.changed
 
     def message_keys(self) -> Iterator[str]:
         yield from super().message_keys()
@@ -86,3 +112,5 @@ class Confirm(Step):
         for field in self.edit:
             yield f"button.change.{field}"
             yield f"field.{field}.words"
+        if any(edit.changed for edit in self.edit.values()):
+            yield "confirm.recheck"
