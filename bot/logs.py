@@ -5,20 +5,19 @@ and has phone numbers masked, whoever logged it and whatever an exception's text
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 from typing import Final
 
-from bot.validation import mask_phone, redact_all
+from bot.validation import safe_text
 
-# a Chinese mobile number, bare or with its country code, spaces or dashes between its digits,
-# not inside a longer number
-_PHONE: Final = re.compile(r"(?<![0-9])(?:\+?86[ -]?)?1[3-9][0-9](?:[ -]?[0-9]){8}(?![0-9])")
 FORMAT: Final = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def redact(text: str) -> str:
-    return _PHONE.sub(lambda m: mask_phone(m.group()), redact_all(text))
+    """A log record as it may be written: each line as the transcript would keep it, its
+    indentation (a traceback's) kept."""
+    lines = text.split("\n")
+    return "\n".join(line[: len(line) - len(line.lstrip())] + safe_text(line) for line in lines)
 
 
 class Redacting(logging.Filter):

@@ -21,7 +21,7 @@ from bot.engine.state import ConversationState
 from bot.guards import Guards
 from bot.store.repository import Store
 from bot.store.transaction import OutboxItem, Tx
-from bot.validation import normalize, redact_all
+from bot.validation import safe_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +119,7 @@ class ConversationService:
     def storable(text: str) -> str:
         """What may be kept of a merchant's message outside the engine (an event that could
         not be handled, kept for an operator): redacted like the transcript."""
-        return redact_all(normalize(text))[:2000]
+        return safe_text(text, codes=True)[:2000]
 
     def set_aside(self, event: InboundEvent) -> Handled:
         """An event that keeps failing: its dedup key is taken (a redelivery changes nothing),
