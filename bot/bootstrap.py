@@ -15,7 +15,7 @@ from bot.providers.base import Provider
 from bot.providers.sandbox import SandboxProvider
 from bot.runtime import Runtime
 from bot.service import ConversationService
-from bot.settings import Settings
+from bot.settings import Settings, missing_folder
 from bot.store.database import connect, migrate
 from bot.store.repository import Clock, Store, utcnow
 from bot.validation import validators as make_validators
@@ -42,6 +42,10 @@ def make_provider(settings: Settings, on_sms: Callable[[str, str], None] | None 
 def load_engine(settings: Settings, provider: Provider) -> Engine:
     """Flows and locales, checked together; refuses to start on any problem."""
     catalog = Catalog.load(settings.locales_dir)
+    if not catalog.locales:
+        raise missing_folder("locales_dir", settings.locales_dir, "<lang>/LC_MESSAGES/messages.po")
+    if not any(settings.flows_dir.glob("*.yaml")):
+        raise missing_folder("flows_dir", settings.flows_dir, "flow files (*.yaml)")
     flows = load_flows(settings.flows_dir)
     validators = make_validators(
         settings.merchant_id_pattern or provider.merchant_id_pattern, settings.phone_region

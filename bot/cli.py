@@ -6,18 +6,20 @@ import asyncio
 import contextlib
 import sys
 import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from bot.bootstrap import build, load_engine, make_provider
 from bot.channels.terminal import TerminalChat
 from bot.engine.loader import load_flows
-from bot.errors import FlowErrors
+from bot.errors import ConfigError, ConfigErrors, FlowErrors, PosbotError
 from bot.logs import log_to_file
-from bot.settings import Settings
+from bot.settings import Settings, config_errors
 from bot.validation import mask_phone
 
 app = typer.Typer(
@@ -34,9 +36,38 @@ def _say(text: str) -> None:
     console.print(text, markup=False)
 
 
+@contextlib.contextmanager
+def operator_errors() -> Iterator[None]:
+    """What an operator must fix (a setting, a folder, the database, a flow) is printed as one
+    line per problem on stderr, and the command exits with status 2: no traceback."""
+    try:
+        yield
+    except ValidationError as exc:
+        if exc.title != Settings.__name__:
+            raise
+        _refuse(config_errors(exc).errors, exc)
+    except (ConfigErrors, FlowErrors) as exc:
+        _refuse(exc.errors, exc)
+    except PosbotError as exc:
+        _refuse([exc], exc)
+
+
+def _refuse(problems: Sequence[Exception], exc: Exception) -> NoReturn:
+    for problem in problems:
+        typer.echo(f"posbot: {problem}", err=True)
+    raise typer.Exit(2) from exc
+
+
 def _log_to_file(settings: Settings) -> None:
     """The chat owns the terminal; logs (and the sandbox's texts) go to var/posbot.log."""
-    log_to_file(settings.log_file)
+    try:
+        log_to_file(settings.log_file)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write the log file {settings.log_file}: {exc.strerror}",
+            setting="POSBOT_LOG_FILE",
+            hint="point it at a file in a folder posbot may write to",
+        ) from exc
 
 
 async def _chat(settings: Settings, user: str, lang: str | None, wait: float) -> None:
@@ -104,9 +135,10 @@ def chat(
     wait: Annotated[float, typer.Option(help="scripted: seconds to follow status")] = 30.0,
 ) -> None:
     """Talk to the bot in this terminal (scripted when stdin is not a terminal)."""
-    settings = Settings()
-    _log_to_file(settings)
-    asyncio.run(_chat(settings, user, lang, wait))
+    with operator_errors():
+        settings = Settings()
+        _log_to_file(settings)
+        asyncio.run(_chat(settings, user, lang, wait))
 
 
 @flows_app.command("check")
@@ -114,37 +146,42 @@ def flows_check(
     flows: Annotated[Path | None, typer.Option(help="flows directory")] = None,
     locales: Annotated[Path | None, typer.Option(help="locales directory")] = None,
 ) -> None:
-    """Load and check every flow; print the file and line of every problem."""
-    settings = Settings()
-    if flows:
-        settings.flows_dir = flows
-    if locales:
-        settings.locales_dir = locales
-    try:
-        engine = load_engine(settings, make_provider(settings))
-    except FlowErrors as exc:
-        for error in exc.errors:
-            console.print(str(error), markup=False, style="red")
-        raise typer.Exit(1) from exc
-    for flow in load_flows(settings.flows_dir):
-        console.print(
-            f"ok  {flow.file}  {flow.id}@{flow.version}  {len(flow.steps)} steps", markup=False
-        )
-    console.print(f"{len(engine.catalog.locales)} locales: {', '.join(engine.catalog.locales)}")
+    """Load and check every flow; print the file and line of every problem (exit status 1),
+    or what stops them from loading at all (a folder, a setting: exit status 2)."""
+    with operator_errors():
+        settings = Settings()
+        if flows:
+            settings.flows_dir = flows
+        if locales:
+            settings.locales_dir = locales
+        try:
+            engine = load_engine(settings, make_provider(settings))
+        except FlowErrors as exc:
+            for error in exc.errors:
+                console.print(str(error), markup=False, style="red")
+            raise typer.Exit(1) from exc
+        for flow in load_flows(settings.flows_dir):
+            console.print(
+                f"ok  {flow.file}  {flow.id}@{flow.version}  {len(flow.steps)} steps",
+                markup=False,
+            )
+        console.print(f"{len(engine.catalog.locales)} locales: {', '.join(engine.catalog.locales)}")
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply pending migrations (also done on every start)."""
-    build(Settings())
+    with operator_errors():
+        build(Settings())
     console.print("database is up to date")
 
 
 @db_app.command("purge")
 def db_purge() -> None:
     """Delete transcripts and dedup keys older than the retention period."""
-    built = build(Settings())
-    counts = built.store.purge(built.settings.retention_days)
+    with operator_errors():
+        built = build(Settings())
+        counts = built.store.purge(built.settings.retention_days)
     console.print(", ".join(f"{table}: {n}" for table, n in counts.items()))
 
 

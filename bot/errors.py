@@ -1,7 +1,8 @@
 """One error tree for posbot.
 
 PosbotError
-├── ConfigError                 settings that cannot work together
+├── ConfigError                 a setting posbot cannot start with (setting, hint)
+│   └── ConfigErrors            several of them, reported together
 ├── FlowError                   a flow file that cannot load (file, line, flow, step)
 │   └── FlowErrors              several of them, reported together
 ├── LocaleError                 a message missing from a catalog (locale, key)
@@ -21,7 +22,27 @@ class PosbotError(Exception):
 
 
 class ConfigError(PosbotError):
-    """Settings that cannot work together."""
+    """A setting posbot cannot start with: a database it cannot reach, a folder with nothing
+    in it, a value out of range. ``setting`` names the environment variable an operator
+    changes, ``hint`` says how; ``str()`` is the one line the CLI prints."""
+
+    def __init__(self, message: str, *, setting: str | None = None, hint: str = "") -> None:
+        self.message = message
+        self.setting = setting
+        self.hint = hint
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f"{self.setting}: " if self.setting else ""
+        return f"{where}{self.message}" + (f"; {self.hint}" if self.hint else "")
+
+
+class ConfigErrors(ConfigError):
+    """Several settings that are wrong at once, so an operator fixes them in one go."""
+
+    def __init__(self, errors: Sequence[ConfigError]) -> None:
+        self.errors = list(errors)
+        super().__init__("\n".join(str(e) for e in self.errors))
 
 
 class FlowError(PosbotError):
