@@ -81,9 +81,19 @@ def shown(url: str | URL) -> str:
     return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
 
 
-def connect(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
+def connect(url: str, *, sqlite_synchronous: str = "FULL", setting: str = SETTING) -> Engine:
     """An engine for ``url``, connected once to prove it works; a SQLite file gets WAL, its
-    directory and serialised writers. Raises ConfigError on anything an operator must fix."""
+    directory and serialised writers. Raises ConfigError, naming ``setting`` (the variable
+    that holds ``url``), on anything an operator must fix."""
+    try:
+        return _connect(url, sqlite_synchronous)
+    except ConfigError as error:
+        if setting == SETTING or error.setting != SETTING:
+            raise
+        raise ConfigError(error.message, setting=setting, hint=error.hint) from error.__cause__
+
+
+def _connect(url: str, sqlite_synchronous: str) -> Engine:
     parsed = _parse(url)
     if parsed.get_backend_name() != "sqlite":
         engine = _create(parsed, _server_options(parsed), pool_pre_ping=True)
