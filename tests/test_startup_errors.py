@@ -5,10 +5,12 @@ traceback; on every command that builds the app."""
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,8 +32,9 @@ PASSWORD = "s3cret-pw"
 
 
 @pytest.fixture(autouse=True)
-def environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A clean POSBOT_* environment with everything in tmp_path, run from there (no .env)."""
+def environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A clean POSBOT_* environment with everything in tmp_path, run from there (no .env);
+    the log file `posbot chat` opens in this process is closed again."""
     for name in list(os.environ):
         if name.startswith("POSBOT_"):
             monkeypatch.delenv(name)
@@ -40,6 +43,13 @@ def environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POSBOT_SANDBOX_DATABASE", f"sqlite:///{tmp_path / 'sandbox.db'}")
     monkeypatch.setenv("POSBOT_LOG_FILE", str(tmp_path / "posbot.log"))
     monkeypatch.setenv("POSBOT_EXPORTS_DIR", str(tmp_path / "exports"))
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in set(root.handlers) - set(handlers):
+        root.removeHandler(handler)
+        handler.close()
+    root.setLevel(level)
 
 
 def refused(args: list[str], **env: str) -> list[str]:
