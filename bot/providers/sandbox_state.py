@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     create_engine,
     insert,
+    inspect,
     select,
     update,
 )
@@ -91,9 +92,12 @@ class SandboxState:
                 "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
             )
         else:
-            self.engine = connect(url, sqlite_synchronous="NORMAL")
-        with self.engine.begin() as connection:  # BEGIN IMMEDIATE: one process creates them
-            META.create_all(connection)
+            self.engine = connect(
+                url, sqlite_synchronous="NORMAL", setting="POSBOT_SANDBOX_DATABASE"
+            )
+        if not inspect(self.engine).has_table(CODES.name):  # the first start creates them
+            with self.engine.begin() as connection:  # BEGIN IMMEDIATE: one process at a time
+                META.create_all(connection)
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:

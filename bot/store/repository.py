@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, or_, select, update
+from sqlalchemy import Connection, Engine, delete, func, or_, select, update
 
 from bot.request_states import FINAL_STATES
 from bot.store.database import READ_ONLY
@@ -72,6 +72,12 @@ class Store:
             finally:
                 connection.rollback()
 
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        """A connection for a few reads: no write lock (on SQLite, a plain BEGIN)."""
+        with self.engine.connect() as connection:
+            yield connection.execution_options(**{READ_ONLY: True})
+
     def pending(
         self, kind: str, *, channel: str | None = None, user_id: str | None = None, limit: int = 100
     ) -> list[OutboxItem]:
@@ -80,7 +86,7 @@ class Store:
             query = query.where(OUTBOX.c.channel == channel)
         if user_id is not None:
             query = query.where(OUTBOX.c.user_id == user_id)
-        with self.engine.connect() as connection:
+        with self._read() as connection:
             rows = connection.execute(query.order_by(OUTBOX.c.id).limit(limit)).all()
         return [
             OutboxItem(r.id, r.conversation_id, r.kind, r.channel, r.user_id, json.loads(r.payload))
@@ -137,7 +143,7 @@ class Store:
             .order_by(OUTBOX.c.id.desc())
             .limit(1)
         )
-        with self.engine.connect() as connection:
+        with self._read() as connection:
             row = connection.execute(query).first()
         if row is None:
             return None
@@ -174,7 +180,7 @@ class Store:
             query = query.where(CONVERSATION.c.channel == channel)
         if user_id is not None:
             query = query.where(CONVERSATION.c.user_id == user_id)
-        with self.engine.connect() as connection:
+        with self._read() as connection:
             return [OpenRequest(*row) for row in connection.execute(query).all()]
 
     def save_flow_versions(self, flows: Sequence[tuple[str, str, str]]) -> None:
@@ -192,16 +198,16 @@ class Store:
             .where(CONVERSATION.c.channel == channel, CONVERSATION.c.user_id == user_id)
             .order_by(TRANSCRIPT.c.id)
         )
-        with self.engine.connect() as connection:
+        with self._read() as connection:
             return [(row[0], row[1]) for row in connection.execute(query).all()]
 
     def requests(self) -> list[dict[str, Any]]:
-        with self.engine.connect() as connection:
+        with self._read() as connection:
             return [dict(row._mapping) for row in connection.execute(select(REQUEST)).all()]
 
     def count(self, table: str) -> int:
         target = {t.name: t for t in (CONVERSATION, TRANSCRIPT, INBOUND, REQUEST, OUTBOX)}[table]
-        with self.engine.connect() as connection:
+        with self._read() as connection:
             return int(connection.execute(select(func.count()).select_from(target)).scalar_one())
 
     def count_failure(self, channel: str, key: str, user_id: str, error: str, text: str) -> int:
@@ -231,7 +237,7 @@ class Store:
 
     def set_aside(self) -> list[dict[str, Any]]:
         """Inbound events set aside for an operator, newest first."""
-        with self.engine.connect() as connection:
+        with self._read() as connection:
             rows = connection.execute(
                 select(INBOUND_FAILURE)
                 .where(INBOUND_FAILURE.c.set_aside_at.is_not(None))
