@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from bot.effects import EffectRunner
 from bot.engine.events import InboundEvent, scrubbed
+from bot.notifier import Notifier
 from bot.providers.base import Provider
 from bot.request_states import FINAL_STATES
 from bot.service import ConversationService, Handled
@@ -49,7 +50,9 @@ class Runtime:
         *,
         batch: int = 32,
         batch_ms: float = 1.5,
+        notifier: Notifier | None = None,
     ) -> None:
+        self.notifier = notifier or Notifier()  # tells senders there is something to send
         self.service = service
         self.runner = runner
         self.provider = provider
@@ -95,6 +98,8 @@ class Runtime:
                 handled, seconds = self.service.set_aside(event), 0.0
                 break
         delivery = Delivery(list(handled.messages), seconds)
+        if handled.messages:
+            self.notifier.notify(event.channel)
         for effect in handled.effects:
             if "not_before" not in effect.payload:  # claimed by this process when committed
                 delivery.add(await self._run(effect))
@@ -181,6 +186,7 @@ class Runtime:
             try:
                 if not self.service.handle(event).duplicate:
                     changed += 1
+                    self.notifier.notify(request.channel)
             except Exception:  # one conversation's trouble must not stop the others' news
                 log.exception("status %s of %s not delivered", status.state, request.ticket)
         return changed
