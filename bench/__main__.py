@@ -12,6 +12,7 @@ import cProfile
 import gc
 import io
 import json
+import os
 import pstats
 import statistics
 import sys
@@ -77,7 +78,7 @@ async def measure(merchants: int, workdir: Path, profile: bool) -> dict[str, obj
     )
     if profiler:
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(12)
+        pstats.Stats(profiler, stream=out).sort_stats(os.environ.get("POSBOT_BENCH_SORT", "tottime")).print_stats(int(os.environ.get("POSBOT_BENCH_TOP", "12")))
         print(out.getvalue())
     return figures
 

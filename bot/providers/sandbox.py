@@ -36,7 +36,7 @@ from bot.providers.sandbox_demo import (
     DEMO_TERMINALS,
     DEMO_TXNS,
 )
-from bot.providers.sandbox_state import SandboxState, StoredRequest
+from bot.providers.sandbox_state import MemoryState, SandboxState, StoredRequest
 from bot.request_states import FINAL_STATES, RequestState
 from bot.validation import mask_phone
 
@@ -67,7 +67,9 @@ class SandboxProvider(Provider):
         self._fixed_code = fixed_code
         self._rng = rng if rng is not None else random.Random()
         self._on_sms = on_sms
-        self._state = SandboxState(database)
+        self._state: SandboxState | MemoryState = (
+            MemoryState() if database is None else SandboxState(database)
+        )
         self.sent_codes: list[tuple[str, str]] = []  # what this process sent, for tests
         self._terminals: dict[str, Terminal] = {}
         self._balances: dict[str, Balance] = {}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import (
     Column,
@@ -18,14 +18,12 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    create_engine,
     insert,
     inspect,
     select,
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.pool import StaticPool
 
 from bot.store.database import connect
 
@@ -82,19 +80,63 @@ def _row(row: object) -> StoredRequest:
     )
 
 
-class SandboxState:
-    """The sandbox's tables; ``url`` None keeps them in memory, for this process alone."""
+class MemoryState:
+    """The same, in this process's memory alone: for benchmarks and unit tests, where the
+    sandbox must cost next to nothing."""
 
-    def __init__(self, url: str | None = None) -> None:
-        self.engine: Engine
-        if url is None:
-            self.engine = create_engine(
-                "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
-            )
-        else:
-            self.engine = connect(
-                url, sqlite_synchronous="NORMAL", setting="POSBOT_SANDBOX_DATABASE"
-            )
+    def __init__(self) -> None:
+        self._requests: dict[str, StoredRequest] = {}
+        self._keys: dict[str, str] = {}
+        self._by_serial: dict[str, str] = {}  # serial → its latest ticket
+        self._codes: dict[str, StoredCode] = {}
+
+    def file(self, key: str, kind: str, serial: str, now: float, year: int, first: int) -> str:
+        if key in self._keys:
+            return self._keys[key]
+        ticket = f"SBX-{year}-{len(self._requests) + first:06d}"
+        self._requests[ticket] = StoredRequest(ticket, kind, serial, now, None, None)
+        self._keys[key] = self._by_serial[serial] = ticket
+        return ticket
+
+    def ticket_for(self, key: str) -> str | None:
+        return self._keys.get(key)
+
+    def request(self, ticket: str) -> StoredRequest | None:
+        found = self._requests.get(ticket)
+        return None if found is None else replace(found)
+
+    def latest_for(self, serial: str) -> StoredRequest | None:
+        ticket = self._by_serial.get(serial)
+        return None if ticket is None else self.request(ticket)
+
+    def finish(self, ticket: str, state: str, reason: str | None) -> None:
+        found = self._requests[ticket]
+        if found.final_state is None:
+            found.final_state, found.final_reason = state, reason
+
+    def count(self) -> int:
+        return len(self._requests)
+
+    def put_code(self, serial: str, code: str, expires_at: float) -> None:
+        self._codes[serial] = StoredCode(code, expires_at, False, None)
+
+    def code(self, serial: str) -> StoredCode | None:
+        return self._codes.get(serial)
+
+    def consume(self, serial: str, key: str | None) -> None:
+        self._codes[serial] = replace(self._codes[serial], consumed=True, consumed_by=key)
+
+    def drop_code(self, serial: str) -> None:
+        self._codes.pop(serial, None)
+
+
+class SandboxState:
+    """The sandbox's tables in a SQLite file, shared by every process pointed at it."""
+
+    def __init__(self, url: str) -> None:
+        self.engine: Engine = connect(
+            url, sqlite_synchronous="NORMAL", setting="POSBOT_SANDBOX_DATABASE"
+        )
         if not inspect(self.engine).has_table(CODES.name):  # the first start creates them
             with self.engine.begin() as connection:  # BEGIN IMMEDIATE: one process at a time
                 META.create_all(connection)

@@ -151,6 +151,74 @@ class Store:
             row.id, row.conversation_id, row.kind, row.channel, row.user_id, json.loads(row.payload)
         )
 
+    def mark_sent(self, sent: Sequence[tuple[int, dict[str, Any]]]) -> None:
+        """Replies delivered, each with what the platform said of it (its message id), in one
+        transaction."""
+        if sent:
+            with self.transaction() as tx:
+                for outbox_id, receipt in sent:
+                    payload = tx.connection.execute(
+                        select(OUTBOX.c.payload).where(OUTBOX.c.id == outbox_id)
+                    ).scalar()
+                    merged = {**json.loads(payload or "{}"), **receipt}
+                    tx.connection.execute(
+                        update(OUTBOX)
+                        .where(OUTBOX.c.id == outbox_id)
+                        .values(done_at=tx.now, payload=json.dumps(merged, ensure_ascii=False))
+                    )
+
+    def last_keyboard(self, channel: str, user_id: str) -> int | None:
+        """The platform's id of the last message with buttons delivered to that user: a tap
+        on any other is on an earlier message."""
+        query = (
+            select(OUTBOX.c.payload)
+            .where(
+                OUTBOX.c.kind == "message",
+                OUTBOX.c.channel == channel,
+                OUTBOX.c.user_id == user_id,
+                OUTBOX.c.done_at.is_not(None),
+            )
+            .order_by(OUTBOX.c.id.desc())
+            .limit(50)
+        )
+        with self._read() as connection:
+            for (raw,) in connection.execute(query):
+                payload = json.loads(raw)
+                if payload.get("buttons") and "sent_as" in payload:
+                    return int(payload["sent_as"])
+        return None
+
+    def mark_unreachable(self, channel: str, user_id: str) -> None:
+        """The platform refuses delivery (the merchant blocked the bot): the conversation says
+        so, and what waits for them is set aside until they write again."""
+        with self.transaction() as tx:
+            tx.connection.execute(
+                update(CONVERSATION)
+                .where(CONVERSATION.c.channel == channel, CONVERSATION.c.user_id == user_id)
+                .values(unreachable_at=tx.now)
+            )
+            tx.connection.execute(
+                update(OUTBOX)
+                .where(
+                    OUTBOX.c.kind == "message",
+                    OUTBOX.c.channel == channel,
+                    OUTBOX.c.user_id == user_id,
+                    OUTBOX.c.done_at.is_(None),
+                )
+                .values(done_at=tx.now)
+            )
+
+    def unreachable(self, channel: str, user_id: str) -> bool:
+        with self._read() as connection:
+            return (
+                connection.execute(
+                    select(CONVERSATION.c.unreachable_at).where(
+                        CONVERSATION.c.channel == channel, CONVERSATION.c.user_id == user_id
+                    )
+                ).scalar()
+                is not None
+            )
+
     def mark_done(self, ids: Sequence[int]) -> None:
         if ids:
             with self.transaction() as tx:

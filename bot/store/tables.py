@@ -22,6 +22,7 @@ class Conversation(SQLModel, table=True):
     state: str  # ConversationState as JSON: slots, checklist, history, tracked requests
     created_at: datetime
     updated_at: datetime = Field(index=True)
+    unreachable_at: datetime | None = None  # the platform refused delivery (bot blocked)
 
 
 class Transcript(SQLModel, table=True):

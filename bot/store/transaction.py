@@ -50,7 +50,7 @@ class HotSql:
             self.load += " FOR UPDATE"  # one event of a conversation at a time, across processes
         self.update = q(
             "UPDATE conversation SET locale = ?, flow = ?, flow_version = ?, step = ?, "
-            "status = ?, state = ?, updated_at = ? WHERE id = ?"
+            "status = ?, state = ?, updated_at = ?, unreachable_at = NULL WHERE id = ?"
         )
         self.insert = q(
             "INSERT INTO conversation (channel, user_id, locale, flow, flow_version, step, "

@@ -1,0 +1,217 @@
+"""The Telegram channel, on aiogram 3: polling or a webhook in, one paced sender out.
+
+Delivery you can trust, which aiogram's defaults do not give: an update is confirmed to
+Telegram (the next ``offset``, or the webhook's 200) only once its event is committed; its dedup
+key is its ``update_id`` (per bot), so a redelivered update changes nothing; updates of one chat
+are handled in order, different chats at once. A tap on a button of an earlier message gets a
+short notice and changes nothing; a tap that counts is answered and its message edited to show
+the choice, so the chat reads like a form being filled in.
+
+An operator with an aiogram bot of their own includes ``channel.router`` in their Dispatcher."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+from collections import defaultdict
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiogram import Bot, Router
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import BotCommand, CallbackQuery, Message, Update
+from fastapi import FastAPI, Request, Response
+
+from bot.bootstrap import App
+from bot.channels.base import Channel
+from bot.channels.pacing import Pacer
+from bot.channels.telegram_messages import CHANNEL, event_of, label_of
+from bot.channels.telegram_sender import TelegramSender
+from bot.i18n import resolve_locale
+from bot.settings import Settings
+
+log = logging.getLogger("posbot.telegram")
+COMMANDS = ("start", "deregister", "suspend", "status", "agent", "cancel", "help", "lang")
+POLL_TIMEOUT = 25  # seconds a getUpdates waits for news
+ALLOWED = ["message", "callback_query"]
+
+
+def _plain(value: Any) -> str:
+    return str(value.get_secret_value() if hasattr(value, "get_secret_value") else value or "")
+
+
+class TelegramChannel(Channel):
+    name = CHANNEL
+
+    def __init__(self, settings: Settings, app: App, *, pacer: Pacer | None = None) -> None:
+        self.settings, self.app = settings, app
+        root = getattr(settings, "telegram_api_base", None)
+        session = AiohttpSession(api=TelegramAPIServer.from_base(str(root))) if root else None
+        self.bot = Bot(_plain(getattr(settings, "telegram_token", "")), session=session)
+        self.bot_id = self.bot.id  # the token's number: dedup keys are per bot
+        self.webhook_url = _plain(getattr(settings, "telegram_webhook_url", None)) or None
+        self.webhook_secret = _plain(getattr(settings, "telegram_webhook_secret", None))
+        self.sender = TelegramSender(self.bot, app.runtime, pacer or Pacer())
+        self.router = self._router()
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    def describe(self) -> str:
+        how = f"webhook {self.webhook_url}" if self.webhook_url else "long polling"
+        return f"telegram: bot {self.bot_id}, {how}"
+
+    def mount(self, http: FastAPI) -> None:
+        if self.webhook_url:
+            http.add_api_route(
+                urlsplit(self.webhook_url).path or "/", self.webhook, methods=["POST"]
+            )
+
+    async def start(self) -> None:
+        await self._register_commands()
+        if self.webhook_url:
+            await self.bot.set_webhook(
+                self.webhook_url, secret_token=self.webhook_secret or None, allowed_updates=ALLOWED
+            )
+        else:
+            await self.bot.delete_webhook(drop_pending_updates=False)
+            self._tasks.append(asyncio.create_task(self.poll()))
+        self._tasks.append(asyncio.create_task(self.sender.run()))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        await self.bot.session.close()
+
+    async def _register_commands(self) -> None:
+        catalog = self.app.engine.catalog
+        for locale in catalog.locales:
+            commands = [
+                BotCommand(command=name, description=catalog.render(locale, f"command.{name}", {}))
+                for name in COMMANDS
+            ]
+            language = locale.split("_")[0]
+            await self.bot.set_my_commands(commands, language_code=language)
+            if locale == self.settings.default_locale:
+                await self.bot.set_my_commands(commands)
+
+    # -- in ----------------------------------------------------------------------------------------
+
+    async def poll(self) -> None:
+        """Long polling; the offset moves past an update only once it is committed."""
+        offset: int | None = None
+        while True:
+            try:
+                updates = await self.bot.get_updates(
+                    offset=offset, timeout=POLL_TIMEOUT, allowed_updates=ALLOWED
+                )
+            except TelegramAPIError as exc:
+                log.warning("getUpdates failed (%s); again shortly", type(exc).__name__)
+                await asyncio.sleep(1.0)
+                continue
+            if updates:
+                offset = await self.handle_batch(updates)
+
+    async def handle_batch(self, updates: list[Update]) -> int:
+        """Handle a batch (each chat in order, chats at once); the offset to confirm: past
+        every update, or up to the first that failed (it and later ones come again)."""
+        by_chat: dict[str, list[Update]] = defaultdict(list)
+        for update in updates:
+            by_chat[_chat_of(update)].append(update)
+
+        async def chat_in_order(chat_updates: list[Update]) -> int | None:
+            for update in chat_updates:
+                try:
+                    await self.handle(update)
+                except Exception:
+                    log.exception("update %s not handled; it will come again", update.update_id)
+                    return update.update_id
+            return None
+
+        failed = [f for f in await asyncio.gather(*map(chat_in_order, by_chat.values())) if f]
+        return min(failed) if failed else max(u.update_id for u in updates) + 1
+
+    async def webhook(self, request: Request) -> Response:
+        """Telegram's POST: refused without the right secret; 200 only once committed."""
+        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if not self.webhook_secret or not hmac.compare_digest(given, self.webhook_secret):
+            return Response(status_code=401)
+        try:
+            update = Update.model_validate(await request.json(), context={"bot": self.bot})
+        except ValueError:
+            return Response(status_code=400)
+        async with self._locks[_chat_of(update)]:
+            await self.handle(update)
+        return Response(status_code=200)
+
+    async def handle(self, update: Update) -> None:
+        """One update: its event committed (and its effects run), then the tap answered."""
+        event = event_of(update, self.bot_id)
+        if event is None:
+            return
+        query = update.callback_query
+        if query is not None and query.message is not None:
+            latest = self.app.store.last_keyboard(CHANNEL, event.user_id)
+            if latest is not None and latest != query.message.message_id:
+                locale = resolve_locale(event.locale, self.app.engine.catalog.locales, "zh_CN")
+                notice = self.app.engine.catalog.render(locale, "telegram.stale_button", {})
+                await self._quietly(self.bot.answer_callback_query(query.id, text=notice))
+                return
+        await self.app.runtime.receive(event)
+        if query is not None and isinstance(query.message, Message):
+            await self._quietly(self.bot.answer_callback_query(query.id))
+            await self._show_choice(query.message, str(query.data))
+
+    async def _show_choice(self, message: Message, data: str) -> None:
+        """The tapped message loses its keyboard and shows what was chosen."""
+        label = label_of(message, data)
+        chat = str(message.chat.id)
+        text = f"{message.text or ''}\n\n› {label}" if label and message.text else None
+
+        async def edit() -> Any:
+            if text is not None:
+                return await self.bot.edit_message_text(
+                    text=text[:4096], chat_id=message.chat.id, message_id=message.message_id
+                )
+            return await self.bot.edit_message_reply_markup(
+                chat_id=message.chat.id, message_id=message.message_id
+            )
+
+        await self.sender.call(chat, edit)
+
+    @staticmethod
+    async def _quietly(call: Any) -> None:
+        try:
+            await call
+        except TelegramAPIError as exc:  # a tap already answered, a query too old
+            log.info("telegram call refused: %s", exc)
+
+    def _router(self) -> Router:
+        router = Router(name="posbot")
+
+        @router.message()
+        async def on_message(message: Message, event_update: Update) -> None:
+            await self.handle(event_update)
+
+        @router.callback_query()
+        async def on_tap(query: CallbackQuery, event_update: Update) -> None:
+            await self.handle(event_update)
+
+        return router
+
+
+def _chat_of(update: Update) -> str:
+    if update.message is not None:
+        return str(update.message.chat.id)
+    if update.callback_query is not None and update.callback_query.message is not None:
+        return str(update.callback_query.message.chat.id)
+    return "-"

@@ -1,0 +1,119 @@
+"""Telegram's outbound side: one sender over the outbox. Replies go out in order per chat,
+paced to Telegram's limits (``Pacer``); a 429 holds that chat for its ``retry_after``; network
+errors and 5xx are tried again with backoff, the reply staying in the outbox until it is sent
+(across a restart too); a 403 (the merchant blocked the bot) marks the conversation
+unreachable, without a retry loop. Each reply is marked delivered with its Telegram message id."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from typing import Any
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.types import BufferedInputFile, Message
+
+from bot.channels.pacing import Pacer
+from bot.channels.telegram_messages import CHANNEL, Part, parts_of
+from bot.runtime import Runtime
+from bot.store.transaction import OutboxItem
+
+log = logging.getLogger("posbot.telegram")
+POLL_SECONDS = 1.0  # the outbox is read this often even without a notification
+MAX_BACKOFF = 30.0
+
+
+class TelegramSender:
+    def __init__(self, bot: Bot, runtime: Runtime, pacer: Pacer) -> None:
+        self.bot = bot
+        self.runtime = runtime
+        self.pacer = pacer
+        self._busy: dict[str, asyncio.Task[None]] = {}  # chats being drained
+
+    async def run(self) -> None:
+        """Deliver what the outbox holds for Telegram, as long as the channel runs."""
+        try:
+            while True:
+                self.drain_once()
+                await self.runtime.notifier.wait(CHANNEL, POLL_SECONDS)
+        finally:
+            for task in self._busy.values():
+                task.cancel()
+            for task in list(self._busy.values()):
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    def drain_once(self) -> None:
+        by_chat: dict[str, list[OutboxItem]] = {}
+        for item in self.runtime.outgoing(CHANNEL, limit=1000):
+            by_chat.setdefault(item.user_id, []).append(item)
+        for chat, items in by_chat.items():
+            if chat not in self._busy:
+                task = asyncio.create_task(self._drain(chat, items))
+                self._busy[chat] = task
+                task.add_done_callback(functools.partial(self._done, chat))
+
+    def _done(self, chat: str, _task: asyncio.Task[None]) -> None:
+        self._busy.pop(chat, None)
+
+    async def _drain(self, chat: str, items: list[OutboxItem]) -> None:
+        for item in items:
+            receipt = await self._deliver(chat, item)
+            if receipt is None:  # unreachable: the rest was set aside with it
+                return
+            self.runtime.store.mark_sent([(item.id, receipt)])
+
+    async def _deliver(self, chat: str, item: OutboxItem) -> dict[str, Any] | None:
+        """Send one reply, however long it takes; what Telegram said of it (None: the chat
+        cannot be reached)."""
+        sent_as: int | None = None
+        for part in parts_of(item.payload):
+            message = await self.call(chat, functools.partial(self._send, chat, part))
+            if message is False:
+                self.runtime.store.mark_unreachable(CHANNEL, chat)
+                log.warning("telegram chat %s blocked the bot: marked unreachable", chat)
+                return None
+            if (isinstance(message, Message) and part.markup is not None) or (
+                isinstance(message, Message) and sent_as is None
+            ):
+                sent_as = message.message_id
+        return {} if sent_as is None else {"sent_as": sent_as}
+
+    async def _send(self, chat: str, part: Part) -> Any:
+        if part.document is not None:
+            name, data = part.document
+            return await self.bot.send_document(int(chat), BufferedInputFile(data, name))
+        return await self.bot.send_message(int(chat), part.text or "", reply_markup=part.markup)
+
+    async def call(self, chat: str, make: Any) -> Any:
+        """A call to Telegram for ``chat``, paced and tried until it goes through. Returns its
+        result; False when the chat cannot be reached (403); None when Telegram refuses the
+        call for good (400: nothing to gain by sending it again)."""
+        backoff = 0.5
+        while True:
+            await self.pacer.acquire(chat)
+            try:
+                return await make()
+            except TelegramRetryAfter as exc:
+                log.info("telegram 429 for chat %s: retry after %s s", chat, exc.retry_after)
+                self.pacer.hold(chat, float(exc.retry_after))
+            except TelegramForbiddenError:
+                return False
+            except TelegramBadRequest as exc:
+                log.error("telegram refused a call for chat %s: %s", chat, exc.message)
+                return None
+            except (TelegramNetworkError, TelegramServerError) as exc:
+                log.warning(
+                    "telegram unavailable (%s); again in %.1f s", type(exc).__name__, backoff
+                )
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
