@@ -1,0 +1,1 @@
+"""A fake Telegram Bot API server on loopback, for tests that run the real client libraries."""
