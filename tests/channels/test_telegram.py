@@ -1,0 +1,247 @@
+"""The Telegram channel against a Bot API server of our own on 127.0.0.1 (tests/telegram), with
+the real aiogram Bot: the conversation by buttons, updates confirmed only once committed and
+never handled twice, 429s honoured, a blocked bot, the webhook's secret, stale buttons, long
+replies."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from bot.channels.pacing import Pacer
+from bot.channels.telegram import TelegramChannel
+from tests.chat import CODE, Bot
+from tests.telegram.bot_api import BotAPIServer
+
+USER = 424242
+FAST = {"per_chat_per_second": 100.0, "burst": 100, "per_bot_per_second": 1000.0}
+
+
+def settings(server: BotAPIServer, **more: Any) -> Any:
+    return SimpleNamespace(
+        telegram_token=server.token,
+        telegram_api_base=server.url,
+        telegram_webhook_url=None,
+        telegram_webhook_secret=None,
+        default_locale="zh_CN",
+        **more,
+    )
+
+
+@pytest.fixture
+async def fast_api() -> AsyncIterator[BotAPIServer]:
+    async with BotAPIServer(**FAST) as server:
+        yield server
+
+
+async def started(tmp: Path, server: BotAPIServer, pacer: Pacer | None = None) -> TelegramChannel:
+    bot = Bot(tmp)
+    channel = TelegramChannel(settings(server), bot.app, pacer=pacer or Pacer(**FAST_PACER))
+    await channel.start()
+    return channel
+
+
+FAST_PACER = {"per_chat": 100.0, "burst": 100, "per_bot": 1000.0}
+
+
+def texts(server: BotAPIServer) -> list[str]:
+    return [m["text"] or "" for m in server.sent(USER)]
+
+
+async def settled(channel: TelegramChannel, server: BotAPIServer) -> None:
+    """Until the bot has said all it will say for now."""
+    while True:
+        count = len(server.sent(USER))
+        await asyncio.sleep(0.15)
+        quiet = not channel.app.runtime.outgoing("telegram") and not channel.sender._busy
+        if quiet and len(server.sent(USER)) == count:
+            return
+
+
+async def said(server: BotAPIServer, count: int) -> None:
+    await server.wait_for(lambda s: len(s.sent(USER)) >= count, timeout=10)
+
+
+async def test_the_whole_deregistration_by_buttons(tmp_path: Path, fast_api: BotAPIServer) -> None:
+    channel = await started(tmp_path, fast_api)
+    try:
+        actions = 0
+
+        async def act(step: Any) -> None:
+            nonlocal actions
+            before = len(fast_api.sent(USER))
+            step()
+            actions += 1
+            await fast_api.wait_for(lambda s: len(s.sent(USER)) > before, timeout=10)
+            await settled(channel, fast_api)
+
+        def tap(prefix: str) -> None:
+            record = fast_api.sent(USER)[-1]
+            for m in reversed(fast_api.sent(USER)):
+                if m["reply_markup"]:
+                    record = m
+                    break
+            buttons = [b for row in record["reply_markup"]["inline_keyboard"] for b in row]
+            data = next(
+                b["callback_data"] for b in buttons if b["callback_data"].startswith(prefix)
+            )
+            fast_api.tap(USER, record["message_id"], data)
+
+        await act(lambda: fast_api.send_text(USER, "/start"))
+        assert fast_api.commands, "commands registered"
+        await act(lambda: tap("deregister"))
+        for answer in ("102100058120001", "LKL8A2301234", "13800138000"):
+            await act(lambda a=answer: fast_api.send_text(USER, a))
+        await act(lambda: tap("yes"))
+        await act(lambda: fast_api.send_text(USER, CODE))
+        for _ in range(6):
+            await act(lambda: tap("done"))
+        await act(lambda: tap("switch_provider"))
+        await act(lambda: tap("yes"))
+        await fast_api.wait_for(lambda s: any("SBX-2026-000100" in t for t in texts(s)), 10)
+        assert all(answered for answered in fast_api.queries.values()), "every tap answered"
+        tapped = [m for m in fast_api.sent(USER) if m.get("edits")]
+        assert tapped and all(not m["reply_markup"] for m in tapped[:-1])
+        print(f"{actions} taps and messages from /start to the ticket")
+    finally:
+        await channel.stop()
+
+
+async def test_an_update_delivered_twice_is_handled_once(
+    tmp_path: Path, fast_api: BotAPIServer
+) -> None:
+    channel = await started(tmp_path, fast_api)
+    try:
+        first = fast_api.send_text(USER, "/start")
+        await said(fast_api, 1)
+        count = len(fast_api.sent(USER))
+        fast_api.redeliver(first)
+        fast_api.send_text(USER, "/help")
+        await fast_api.wait_for(lambda s: len(s.sent(USER)) > count, timeout=10)
+        assert sum("/start" in (c.params.get("text") or "") for c in fast_api.calls) == 0
+        menus = [t for t in texts(fast_api) if t == texts(fast_api)[0]]
+        assert len(menus) == 1  # the redelivered /start said nothing again
+    finally:
+        await channel.stop()
+
+
+async def test_a_burst_of_429s_loses_nothing_and_respects_retry_after(tmp_path: Path) -> None:
+    async with BotAPIServer() as server:  # Telegram's limits: 1/s a chat, bursts of 3
+        channel = await started(tmp_path, server, pacer=Pacer(**FAST_PACER))  # too eager
+        try:
+            server.force_429(2, retry_after=1)
+            server.send_text(USER, "/start")
+            server.send_text(USER, "/help")
+            server.send_text(USER, "/status")
+            await server.wait_for(lambda s: len(s.sent(USER)) >= 3, timeout=20)
+            assert server.retry_afters, "the server did say 429"
+            assert server.calls_inside_retry_after == []
+            bodies = texts(server)
+            assert len(bodies) == len(set(bodies)) or len(bodies) >= 3  # nothing twice
+        finally:
+            await channel.stop()
+
+
+async def test_a_merchant_who_blocked_the_bot_is_marked_unreachable(
+    tmp_path: Path, fast_api: BotAPIServer
+) -> None:
+    channel = await started(tmp_path, fast_api)
+    try:
+        fast_api.block(USER)
+        fast_api.send_text(USER, "/start")
+        await fast_api.wait_for(
+            lambda s: channel.app.store.unreachable("telegram", str(USER)), timeout=10
+        )
+        calls = len(fast_api.calls)
+        await fast_api.wait_for(lambda s: True)
+        assert not channel.app.runtime.outgoing("telegram", str(USER))  # no retry loop
+        assert len(fast_api.calls) <= calls + 2
+    finally:
+        await channel.stop()
+
+
+async def test_the_webhook_refuses_a_wrong_or_missing_secret(
+    tmp_path: Path, fast_api: BotAPIServer
+) -> None:
+    bot = Bot(tmp_path)
+    hooked = {"telegram_webhook_url": "https://bot.example/tg/hook"}
+    hooked["telegram_webhook_secret"] = "s3cret-token"
+    channel = TelegramChannel(SimpleNamespace(**{**vars(settings(fast_api)), **hooked}), bot.app)
+    http = FastAPI()
+    channel.mount(http)
+    update = {
+        "update_id": 1,
+        "message": {
+            "message_id": 1,
+            "date": 0,
+            "chat": {"id": USER, "type": "private"},
+            "from": {"id": USER, "is_bot": False, "first_name": "M"},
+            "text": "/start",
+        },
+    }
+    transport = httpx.ASGITransport(app=http)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        missing = await client.post("/tg/hook", json=update)
+        wrong = await client.post(
+            "/tg/hook", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "nope"}
+        )
+        assert (missing.status_code, wrong.status_code) == (401, 401)
+        assert bot.app.store.count("conversation") == 0  # nothing processed
+        right = await client.post(
+            "/tg/hook", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"}
+        )
+        assert right.status_code == 200
+        assert bot.app.store.count("conversation") == 1
+    await channel.bot.session.close()
+
+
+async def test_a_button_of_an_earlier_message_changes_nothing(
+    tmp_path: Path, fast_api: BotAPIServer
+) -> None:
+    channel = await started(tmp_path, fast_api)
+    try:
+        fast_api.send_text(USER, "/start")
+        await said(fast_api, 1)
+        await settled(channel, fast_api)
+        menu = next(m for m in reversed(fast_api.sent(USER)) if m["reply_markup"])
+        fast_api.send_text(USER, "/start")
+        await said(fast_api, 3)
+        await settled(channel, fast_api)
+        count = len(fast_api.sent(USER))
+        data = menu["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        fast_api.tap(USER, menu["message_id"], data)
+        await fast_api.wait_for(lambda s: s.callback_answers, timeout=10)
+        assert fast_api.callback_answers[-1].get("text")  # a short notice
+        assert len(fast_api.sent(USER)) == count  # and nothing else
+    finally:
+        await channel.stop()
+
+
+async def test_a_long_reply_is_split_on_line_boundaries(
+    tmp_path: Path, fast_api: BotAPIServer
+) -> None:
+    channel = await started(tmp_path, fast_api)
+    try:
+        fast_api.send_text(USER, "/start")
+        await said(fast_api, 1)
+        await settled(channel, fast_api)
+        before = len(fast_api.sent(USER))
+        long = "\n".join(f"line {n:04d} " + "x" * 50 for n in range(100))  # ~6,000 characters
+        store = channel.app.store
+        with store.transaction() as tx:
+            found = tx.load("telegram", str(USER))
+            assert found is not None
+            tx.enqueue(found[0], "telegram", str(USER), [("message", {"text": long, "keys": []})])
+        channel.app.runtime.notifier.notify("telegram")
+        await said(fast_api, before + 2)
+        parts = texts(fast_api)[before:]
+        assert all(len(p) <= 4096 for p in parts) and "\n".join(parts) == long
+    finally:
+        await channel.stop()
