@@ -28,7 +28,7 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
-from aiohttp import web
+from aiohttp import ClientSession, web
 
 from tests.telegram.bot_api import BotAPIServer
 
@@ -237,7 +237,7 @@ async def test_chat_action_and_commands(bot_api: BotAPIServer, bot: Bot) -> None
     assert bot_api.commands == {}
 
 
-async def test_a_burst_to_one_chat_gets_retry_after(bot: Bot) -> None:
+async def test_a_burst_to_one_chat_gets_retry_after() -> None:
     async with BotAPIServer(per_chat_per_second=0.5, burst=2) as server:
         bot = aiogram_bot(server)
         try:
@@ -335,3 +335,44 @@ async def test_get_updates_conflicts_with_a_webhook(bot_api: BotAPIServer, bot: 
         await bot.get_updates()
     assert await bot.delete_webhook()
     assert await bot.get_updates() == []
+
+
+async def test_json_bodies_and_query_strings_as_other_clients_send_them(
+    bot_api: BotAPIServer,
+) -> None:
+    base = f"{bot_api.url}/bot{bot_api.token}"
+    markup = {"inline_keyboard": [[{"text": "好", "callback_data": "ok"}]]}
+    async with ClientSession() as http:
+        async with http.get(f"{base}/getMe") as resp:
+            assert (await resp.json())["result"]["is_bot"] is True
+        async with http.post(
+            f"{base}/sendMessage", json={"chat_id": CHAT, "text": "hi", "reply_markup": markup}
+        ) as resp:
+            assert (await resp.json())["result"]["reply_markup"] == markup
+        async with http.post(f"{base}/nope") as resp:
+            assert resp.status == 404
+            assert await resp.json() == {"ok": False, "error_code": 404, "description": "Not Found"}
+    assert bot_api.last_keyboard(CHAT) == [("好", "ok")]
+
+
+async def test_a_second_poller_ends_the_first_with_a_conflict(
+    bot_api: BotAPIServer, bot: Bot
+) -> None:
+    first = asyncio.create_task(bot.get_updates(timeout=5))
+    await bot_api.wait_for(lambda s: s._poller == 1)
+    assert await bot.get_updates() == []
+    with pytest.raises(TelegramConflictError, match="terminated by other getUpdates"):
+        await first
+
+
+async def test_the_bot_wide_limit_applies_across_chats() -> None:
+    async with BotAPIServer(per_bot_per_second=2.0) as server:
+        bot = aiogram_bot(server)
+        try:
+            await bot.send_message(1, "a")
+            await bot.send_message(2, "b")
+            with pytest.raises(TelegramRetryAfter):
+                await bot.send_message(3, "c")
+        finally:
+            await bot.session.close()
+    assert [g.chat_id for g in server.retry_afters] == [None]
