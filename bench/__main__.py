@@ -78,7 +78,9 @@ async def measure(merchants: int, workdir: Path, profile: bool) -> dict[str, obj
     )
     if profiler:
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats(os.environ.get("POSBOT_BENCH_SORT", "tottime")).print_stats(int(os.environ.get("POSBOT_BENCH_TOP", "12")))
+        order = os.environ.get("POSBOT_BENCH_SORT", "tottime")
+        top = int(os.environ.get("POSBOT_BENCH_TOP", "12"))
+        pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(top)
         print(out.getvalue())
     return figures
 
