@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -59,10 +60,10 @@ def _refuse(problems: Sequence[Exception], exc: Exception) -> NoReturn:
     raise typer.Exit(2) from exc
 
 
-def _log_to_file(settings: Settings) -> None:
+def _log_to_file(settings: Settings) -> logging.Handler:
     """The chat owns the terminal; logs (and the sandbox's texts) go to var/posbot.log."""
     try:
-        log_to_file(settings.log_file)
+        return log_to_file(settings.log_file)
     except OSError as exc:
         raise ConfigError(
             f"cannot write the log file {settings.log_file}: {exc.strerror}",
@@ -146,11 +147,11 @@ def chat(
 def run() -> None:
     """Serve every channel whose settings are present, health on POSBOT_HTTP_PORT, and the
     background work; until SIGTERM or Ctrl-C."""
-    from bot.server import echo_warnings, serve  # fastapi and uvicorn: only for this command
+    from bot.server import Hiding, echo_warnings, secrets_of, serve  # fastapi, uvicorn: only here
 
     with operator_errors():
         settings = Settings()
-        _log_to_file(settings)
+        _log_to_file(settings).addFilter(Hiding(secrets_of(settings)))
         echo_warnings(settings)
         asyncio.run(serve(settings, say=typer.echo))
 
