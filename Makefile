@@ -1,10 +1,11 @@
-# posbot: `make run` starts the bot, `make test` runs lint, types and tests.
+# posbot: `make run` chats in the terminal, `make serve` runs `posbot run` (HTTP, channels,
+# background work), `make test` runs lint, types and tests.
 PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest bench install clean
+.PHONY: run serve test lint typecheck pytest bench install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +17,9 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/posbot chat $(ARGS)
+
+serve: $(STAMP)
+	$(BIN)/posbot run $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot tests bench

@@ -1,9 +1,11 @@
-"""The ``posbot`` command: chat in a terminal, check flows, migrate and purge the store."""
+"""The ``posbot`` command: chat in a terminal, run the bot's server, send an operator's message,
+check flows, migrate and purge the store."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -58,10 +60,10 @@ def _refuse(problems: Sequence[Exception], exc: Exception) -> NoReturn:
     raise typer.Exit(2) from exc
 
 
-def _log_to_file(settings: Settings) -> None:
+def _log_to_file(settings: Settings) -> logging.Handler:
     """The chat owns the terminal; logs (and the sandbox's texts) go to var/posbot.log."""
     try:
-        log_to_file(settings.log_file)
+        return log_to_file(settings.log_file)
     except OSError as exc:
         raise ConfigError(
             f"cannot write the log file {settings.log_file}: {exc.strerror}",
@@ -139,6 +141,35 @@ def chat(
         settings = Settings()
         _log_to_file(settings)
         asyncio.run(_chat(settings, user, lang, wait))
+
+
+@app.command()
+def run() -> None:
+    """Serve every channel whose settings are present, health on POSBOT_HTTP_PORT, and the
+    background work; until SIGTERM or Ctrl-C."""
+    from bot.server import Hiding, echo_warnings, secrets_of, serve  # fastapi, uvicorn: only here
+
+    with operator_errors():
+        settings = Settings()
+        _log_to_file(settings).addFilter(Hiding(secrets_of(settings)))
+        echo_warnings(settings)
+        asyncio.run(serve(settings, say=typer.echo))
+
+
+@app.command()
+def send(
+    text: Annotated[str, typer.Argument(help="what to write to the merchant")],
+    user: Annotated[str, typer.Option(help="the merchant's user id on that channel")],
+    channel: Annotated[str, typer.Option(help="the channel they wrote on")] = "telegram",
+) -> None:
+    """Write to a merchant who wrote first: queued in the outbox; `posbot run` delivers it."""
+    with operator_errors():
+        built = build(Settings())
+        try:
+            queued = built.runtime.service.send(channel, user, text)
+        finally:
+            built.store.engine.dispose()
+    typer.echo(f"queued message {queued} to {channel} user {user}")
 
 
 @flows_app.command("check")

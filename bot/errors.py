@@ -6,6 +6,7 @@ PosbotError
 ├── FlowError                   a flow file that cannot load (file, line, flow, step)
 │   └── FlowErrors              several of them, reported together
 ├── LocaleError                 a message missing from a catalog (locale, key)
+├── NoConversation              nobody to write to: that user never wrote (channel, user_id)
 ├── ProviderError               anything a provider adapter raises, converted at the edge
 │   ├── ProviderUnavailable     transient: network, 5xx, timeouts (retry_after)
 │   └── ProviderRejected        the provider refused the call (code, reason)
@@ -92,6 +93,19 @@ class LocaleError(PosbotError):
         self.locale = locale
         self.key = key
         super().__init__(f"message {key!r} is missing from locale {locale!r}")
+
+
+class NoConversation(PosbotError):
+    """An operator's message to someone who never wrote on that channel: a bot may only write
+    to whoever wrote to it first."""
+
+    def __init__(self, channel: str, user_id: str) -> None:
+        self.channel = channel
+        self.user_id = user_id
+        super().__init__(
+            f"no conversation with {channel} user {user_id!r}: posbot writes only to someone "
+            "who wrote to it first"
+        )
 
 
 class ProviderError(PosbotError):

@@ -18,6 +18,7 @@ from bot.engine.engine import Engine, Outcome, UnknownFlowVersion
 from bot.engine.events import Effect, InboundEvent, Reply
 from bot.engine.loader import parse_flow
 from bot.engine.state import ConversationState
+from bot.errors import NoConversation, PosbotError
 from bot.guards import Guards
 from bot.store.repository import Store
 from bot.store.transaction import OutboxItem, Tx
@@ -156,6 +157,26 @@ class ConversationService:
                 [("message", {"text": text, "keys": ["system.set_aside"]})],
             )
         return Handled(False, queued)
+
+    def send(self, channel: str, user_id: str, text: str) -> int:
+        """An operator's message to a merchant, through the outbox like every reply (whoever
+        delivers ``channel`` sends it on its own schedule), and kept in the transcript; in one
+        transaction. Only to someone who wrote first. Returns the outbox id."""
+        if not text.strip():
+            raise PosbotError("nothing to send: the message is empty")
+        with self.store.transaction() as tx:
+            found = tx.load(channel, user_id)
+            if found is None:
+                raise NoConversation(channel, user_id)
+            conversation_id = found[0]
+            tx.add_transcript(conversation_id, [("out", text)])
+            [queued] = tx.enqueue(
+                conversation_id,
+                channel,
+                user_id,
+                [("message", {"text": text, "keys": ["operator.message"]})],
+            )
+        return queued.id
 
     def _handle(self, tx: Tx, event: InboundEvent) -> Handled:
         if not tx.claim(event.channel, event.dedup_key):

@@ -5,16 +5,25 @@ is wrong with it and what it should be (``config_errors``); the CLI prints one l
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError, ConfigErrors
 
 PROJECT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "POSBOT_"
+TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]+")  # Telegram's are 5-12 digits ":" 30+ characters
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram accepts as secret_token
+HOST = re.compile(r"[A-Za-z0-9._-]{1,253}|[0-9A-Fa-f:.]{2,45}")  # a name, IPv4 or IPv6
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+NEEDED = "needed"  # an error type: a setting another one needs (unsetting it does not help)
+SECRETS = frozenset({"database_url", "telegram_token", "telegram_webhook_secret"})  # never echoed
 
 
 class Settings(BaseSettings):
@@ -54,6 +63,72 @@ class Settings(BaseSettings):
     poll_seconds: float = Field(default=1.0, gt=0, description="seconds, above 0")
     exports_dir: Path = Path("var/exports")
     log_file: Path = Path("var/posbot.log")
+    # posbot run: one HTTP server for health, webhooks and (later) the console
+    http_host: str = Field(
+        default="127.0.0.1",
+        description="an address to listen on, e.g. 127.0.0.1 or 0.0.0.0",
+    )
+    http_port: int = Field(default=8080, ge=1, le=65535, description="a port, 1 to 65535")
+    # Telegram: the channel runs when the token is set
+    telegram_token: SecretStr | None = Field(
+        default=None, description="the token @BotFather gave, e.g. 123456789:AAE…"
+    )
+    telegram_api_base: str | None = Field(
+        default=None, description="an http(s) URL of a Bot API server (default api.telegram.org)"
+    )
+    telegram_webhook_url: str | None = Field(
+        default=None,
+        description="the https URL Telegram posts updates to (http only on 127.0.0.1)",
+    )
+    telegram_webhook_secret: SecretStr | None = Field(
+        default=None,
+        validate_default=True,
+        description="1 to 256 of A-Z a-z 0-9 _ - (needed with POSBOT_TELEGRAM_WEBHOOK_URL)",
+    )
+    telegram_runtime: Literal["aiogram"] = Field(default="aiogram", description="aiogram")
+
+    @field_validator("http_host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        if not HOST.fullmatch(value):
+            raise PydanticCustomError("host", "is not a host name or an IP address")
+        return value
+
+    @field_validator("telegram_token")
+    @classmethod
+    def _token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not TOKEN.fullmatch(value.get_secret_value()):
+            raise PydanticCustomError("token", "is not a bot token (digits, a colon, then letters)")
+        return value
+
+    @field_validator("telegram_api_base", "telegram_webhook_url")
+    @classmethod
+    def _url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        try:
+            parts = urlsplit(value)
+            host = parts.hostname
+            parts.port  # noqa: B018 (raises on a port that is not a number)
+        except ValueError:
+            raise PydanticCustomError("url", "is not a URL") from None
+        if parts.scheme not in ("http", "https") or not host:
+            raise PydanticCustomError("url", "is not an http(s) URL with a host")
+        webhook = info.field_name == "telegram_webhook_url"
+        if webhook and parts.scheme != "https" and host not in LOOPBACK:
+            raise PydanticCustomError("url", "must be https (http only on 127.0.0.1)")
+        return value
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is None:
+            if info.data.get("telegram_webhook_url"):
+                raise PydanticCustomError(NEEDED, "is needed when a webhook URL is set")
+            return None
+        if not WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
+            raise PydanticCustomError("secret", "is not 1 to 256 of A-Z a-z 0-9 _ -")
+        return value
 
 
 def env_name(field: str) -> str:
@@ -74,9 +149,12 @@ def config_errors(exc: ValidationError) -> ConfigErrors:
         if info is not None:
             wanted = f"set it to {info.description}" if info.description else "set it right"
             default = str(info.default).lower() if isinstance(info.default, bool) else info.default
-            hint = f"{wanted}, or unset it" + (
-                "" if default is None else f" for the default ({default})"
-            )
+            if error["type"] == NEEDED:  # unsetting it would not help
+                hint = wanted
+            else:
+                hint = f"{wanted}, or unset it" + (
+                    "" if default is None else f" for the default ({default})"
+                )
         errors.append(
             ConfigError(problem + value, setting=env_name(field) if field else None, hint=hint)
         )
@@ -84,8 +162,8 @@ def config_errors(exc: ValidationError) -> ConfigErrors:
 
 
 def _shown(field: str, value: Any) -> str:
-    # a database URL may carry a password: never echoed
-    if field == "database_url" or not isinstance(value, str | int | float | bool):
+    # a database URL may carry a password, a token is one: never echoed
+    if field in SECRETS or not isinstance(value, str | int | float | bool):
         return ""
     return f" (got {str(value)[:40]!r})"
 

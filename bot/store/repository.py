@@ -78,6 +78,11 @@ class Store:
         with self.engine.connect() as connection:
             yield connection.execution_options(**{READ_ONLY: True})
 
+    def ping(self) -> None:
+        """A cheap read of a real table: raises when the database cannot be reached."""
+        with self._read() as connection:
+            connection.execute(select(CONVERSATION.c.id).limit(1)).all()
+
     def pending(
         self, kind: str, *, channel: str | None = None, user_id: str | None = None, limit: int = 100
     ) -> list[OutboxItem]:

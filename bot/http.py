@@ -1,0 +1,48 @@
+"""The one ASGI app of ``posbot run``: health, and every channel's routes (webhooks).
+
+``GET /healthz`` answers 200 when the database answers a cheap read, with the channels that run
+and posbot's version; 503 when the database does not (a load balancer then looks elsewhere)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from bot import __version__
+from bot.bootstrap import App
+from bot.channels.base import Channel
+
+log = logging.getLogger("posbot.http")
+
+
+def make_http(app: App, channels: Sequence[Channel]) -> FastAPI:
+    """The HTTP app: ``/healthz`` and each channel's routes. ``http.state.running`` holds the
+    names of the channels started (``serve`` keeps it up to date)."""
+    http = FastAPI(title="posbot", version=__version__, docs_url=None, redoc_url=None)
+    http.state.running = set()
+
+    @http.get("/healthz")
+    async def healthz() -> JSONResponse:
+        body: dict[str, Any] = {
+            "status": "ok",
+            "database": "ok",
+            "channels": {
+                c.name: "running" if c.name in http.state.running else "stopped" for c in channels
+            },
+            "version": __version__,
+        }
+        try:
+            app.store.ping()
+        except Exception as exc:  # any way the database fails is "not healthy"
+            log.warning("health: database unreachable (%s)", type(exc).__name__)
+            body.update(status="unavailable", database="unreachable")
+            return JSONResponse(body, status_code=503)
+        return JSONResponse(body)
+
+    for channel in channels:
+        channel.mount(http)
+    return http

@@ -1,0 +1,254 @@
+"""``posbot run``: the one long-running process.
+
+In one asyncio loop: the HTTP app (``bot.http``) on uvicorn, the runtime's background work (effects
+left behind and scheduled retries; provider status polling) and every channel whose settings are
+present. A channel is built by ``channels_for``, mounted on the HTTP app, started before the
+server, and stopped after it, in reverse order:
+
+    listen (refuses a port in use) → build → channels_for → make_http (mount) → start channels
+    → background loop → uvicorn until SIGTERM/SIGINT → stop channels → stop the loop → dispose
+
+What was committed stays committed: a channel confirms an update only once its event is, and
+replies wait in the outbox for the next start."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+
+import uvicorn
+
+from bot.bootstrap import App, build
+from bot.channels.base import Channel
+from bot.errors import ConfigError, PosbotError
+from bot.http import make_http
+from bot.logs import FORMAT, Redacting
+from bot.runtime import Runtime
+from bot.settings import Settings
+
+log = logging.getLogger("posbot.server")
+STOP_SECONDS = 10.0  # a channel, or the background loop, gets this long to stop cleanly
+GRACE_SECONDS = 5  # open HTTP requests get this long to finish
+
+
+def channels_for(settings: Settings, app: App) -> list[Channel]:
+    """The channels whose settings are present. A channel's module is imported only when it
+    is used, so a missing optional dependency concerns only who uses it."""
+    channels: list[Channel] = []
+    if settings.telegram_token is not None:
+        try:
+            from bot.channels.telegram import TelegramChannel
+        except ImportError as exc:
+            raise ConfigError(
+                f"the Telegram channel cannot load ({exc})",
+                setting="POSBOT_TELEGRAM_TOKEN",
+                hint="install posbot with its dependencies (aiogram), or unset it",
+            ) from exc
+        channels.append(TelegramChannel(settings, app))
+    return channels
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The server's socket, bound and listening — so a port in use or a host that is not this
+    machine's is refused before anything starts, and nobody can take the port in between."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (OSError, UnicodeError) as exc:
+        raise ConfigError(
+            f"{host!r} is not a host this machine can listen on",
+            setting="POSBOT_HTTP_HOST",
+            hint="set it to an address of this machine, e.g. 127.0.0.1 or 0.0.0.0",
+        ) from exc
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise _bind_error(host, port, exc) from exc
+    return sock
+
+
+def _bind_error(host: str, port: int, exc: OSError) -> ConfigError:
+    if exc.errno == errno.EADDRINUSE:
+        return ConfigError(
+            f"port {port} on {host} is in use",
+            setting="POSBOT_HTTP_PORT",
+            hint="stop what listens there, or choose another port",
+        )
+    if exc.errno == errno.EACCES:
+        return ConfigError(
+            f"port {port} needs privileges posbot does not have",
+            setting="POSBOT_HTTP_PORT",
+            hint="choose a port above 1023",
+        )
+    return ConfigError(
+        f"cannot listen on {host}: {exc.strerror}",
+        setting="POSBOT_HTTP_HOST",
+        hint="set it to an address of this machine, e.g. 127.0.0.1 or 0.0.0.0",
+    )
+
+
+async def background(runtime: Runtime, every: float, stopping: asyncio.Event) -> None:
+    """Effects that are due (retries, those a crash left behind) and provider status changes,
+    every ``every`` seconds until ``stopping``; a failure is logged and the loop goes on."""
+    while not stopping.is_set():
+        for name, work in (("sweep", runtime.sweep), ("status polling", runtime.poll_statuses)):
+            try:
+                await work()
+            except Exception:
+                log.exception("%s failed; again in %s s", name, every)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), every)
+
+
+class Hiding(logging.Filter):
+    """Takes the given secrets (a bot token) out of every record a handler writes."""
+
+    def __init__(self, secrets: Sequence[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            text = record.getMessage()
+            for secret in self.secrets:
+                text = text.replace(secret, "[hidden]")
+            record.msg, record.args = text, ()
+            if record.exc_text:
+                for secret in self.secrets:
+                    record.exc_text = record.exc_text.replace(secret, "[hidden]")
+        return True
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    return [
+        s.get_secret_value()
+        for s in (settings.telegram_token, settings.telegram_webhook_secret)
+        if s is not None
+    ]
+
+
+def echo_warnings(settings: Settings) -> logging.Handler:
+    """WARNING and worse also go to stderr, for whoever runs the process — redacted."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.addFilter(Redacting())
+    handler.addFilter(Hiding(secrets_of(settings)))
+    logging.getLogger().addHandler(handler)
+    return handler
+
+
+async def serve(settings: Settings, *, say: Callable[[str], None] = print) -> None:
+    """Run until SIGTERM or SIGINT; ``say`` gets one line per thing served. Refuses to start
+    (a ConfigError) on a port in use, a host that is not this machine's, a channel that
+    cannot start."""
+    sock = listen(settings.http_host, settings.http_port)
+    try:
+        app = build(settings)
+        try:
+            await _serve(app, sock, say)
+        finally:
+            app.store.engine.dispose()
+    finally:
+        sock.close()
+
+
+async def _serve(app: App, sock: socket.socket, say: Callable[[str], None]) -> None:
+    settings = app.settings
+    channels = channels_for(settings, app)
+    http = make_http(app, channels)
+    config = uvicorn.Config(
+        http,
+        log_level="warning",
+        lifespan="on",
+        log_config=None,  # uvicorn's records go through our handlers: redacted, to the file
+        timeout_graceful_shutdown=GRACE_SECONDS,
+    )
+    server = uvicorn.Server(config)
+    stopping = asyncio.Event()
+    worker: asyncio.Task[None] | None = None
+    started: list[Channel] = []
+    with _stop_on_signals(server):
+        try:
+            for channel in channels:
+                await _start(channel, secrets_of(settings))
+                started.append(channel)
+                http.state.running.add(channel.name)
+            worker = asyncio.create_task(background(app.runtime, settings.poll_seconds, stopping))
+            host, port = sock.getsockname()[:2]
+            shown = f"[{host}]" if ":" in host else host
+            say(f"posbot run: http://{shown}:{port}/healthz")
+            for channel in channels:
+                say(f"posbot run: {channel.describe()}")
+            await server.serve(sockets=[sock])
+        finally:
+            await _stop(started, http.state.running)
+            stopping.set()
+            if worker is not None:
+                await _finish(worker)
+    say("posbot run: stopped")
+
+
+async def _start(channel: Channel, secrets: Sequence[str]) -> None:
+    try:
+        await channel.start()
+    except PosbotError:
+        raise
+    except Exception as exc:  # the platform refused us, or cannot be reached: nothing runs
+        text = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+        for secret in secrets:
+            text = text.replace(secret, "[hidden]")
+        with contextlib.suppress(Exception):
+            await channel.stop()
+        raise ConfigError(
+            f"the {channel.name} channel could not start ({text})",
+            hint=f"check the POSBOT_{channel.name.upper()}_* settings and that it can be reached",
+        ) from exc
+
+
+async def _stop(channels: Sequence[Channel], running: set[str]) -> None:
+    for channel in reversed(channels):
+        try:
+            await asyncio.wait_for(channel.stop(), STOP_SECONDS)
+        except Exception:  # the others still stop
+            log.exception("channel %s did not stop cleanly", channel.name)
+        running.discard(channel.name)
+
+
+async def _finish(worker: asyncio.Task[None]) -> None:
+    """The background loop ends its round (a provider call under way completes); if that takes
+    too long it is cancelled, and its claims expire for the next start."""
+    try:
+        await asyncio.wait_for(worker, STOP_SECONDS)
+    except TimeoutError:
+        log.warning("background work cancelled after %s s", STOP_SECONDS)
+    except Exception:
+        log.exception("background work failed")
+
+
+@contextlib.contextmanager
+def _stop_on_signals(server: uvicorn.Server) -> Iterator[None]:
+    """SIGTERM and SIGINT ask the server to exit, from the first channel's start on. While it
+    serves, uvicorn's own handlers take over; when it returns it raises the signal again for
+    these handlers, which is then harmless — the channels are stopped cleanly, not killed."""
+    if threading.current_thread() is not threading.main_thread():  # only it gets signals
+        yield
+        return
+    handled = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, server.handle_exit) for sig in handled}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
