@@ -49,12 +49,12 @@ class TelegramChannel(Channel):
 
     def __init__(self, settings: Settings, app: App, *, pacer: Pacer | None = None) -> None:
         self.settings, self.app = settings, app
-        root = getattr(settings, "telegram_api_base", None)
+        root = settings.telegram_api_base
         session = AiohttpSession(api=TelegramAPIServer.from_base(str(root))) if root else None
-        self.bot = Bot(_plain(getattr(settings, "telegram_token", "")), session=session)
+        self.bot = Bot(_plain(settings.telegram_token), session=session)
         self.bot_id = self.bot.id  # the token's number: dedup keys are per bot
-        self.webhook_url = _plain(getattr(settings, "telegram_webhook_url", None)) or None
-        self.webhook_secret = _plain(getattr(settings, "telegram_webhook_secret", None))
+        self.webhook_url = _plain(settings.telegram_webhook_url) or None
+        self.webhook_secret = _plain(settings.telegram_webhook_secret)
         self.sender = TelegramSender(self.bot, app.runtime, pacer or Pacer())
         self.router = self._router()
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
