@@ -16,12 +16,14 @@ import contextlib
 import hmac
 import logging
 from collections import defaultdict
+from collections.abc import Awaitable
 from typing import Any
 from urllib.parse import urlsplit
 
 from aiogram import Bot, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ChatAction
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BotCommand, CallbackQuery, Message, Update
 from fastapi import FastAPI, Request, Response
@@ -38,6 +40,7 @@ log = logging.getLogger("posbot.telegram")
 COMMANDS = ("start", "deregister", "suspend", "status", "agent", "cancel", "help", "lang")
 POLL_TIMEOUT = 25  # seconds a getUpdates waits for news
 ALLOWED = ["message", "callback_query"]
+TYPING_AFTER, TYPING_EVERY = 1.0, 4.5  # seconds: Telegram shows "typing…" for about five
 
 
 def _plain(value: Any) -> str:
@@ -166,10 +169,23 @@ class TelegramChannel(Channel):
                 notice = self.app.engine.catalog.render(locale, "telegram.stale_button", {})
                 await self._quietly(self.bot.answer_callback_query(query.id, text=notice))
                 return
-        await self.app.runtime.receive(event)
+        await self._typing_while(event.user_id, self.app.runtime.receive(event))
         if query is not None and isinstance(query.message, Message):
             await self._quietly(self.bot.answer_callback_query(query.id))
             await self._show_choice(query.message, str(query.data))
+
+    async def _typing_while(self, chat: str, work: Awaitable[Any]) -> None:
+        """Run ``work``; when it takes longer than a second (a provider call), the merchant
+        sees "typing…" until it is done."""
+        task = asyncio.ensure_future(work)
+        wait = TYPING_AFTER
+        while not task.done():
+            done, _ = await asyncio.wait({task}, timeout=wait)
+            if not done:
+                action = self.bot.send_chat_action(int(chat), ChatAction.TYPING)
+                await self._quietly(action)
+                wait = TYPING_EVERY
+        task.result()
 
     async def _show_choice(self, message: Message, data: str) -> None:
         """The tapped message loses its keyboard and shows what was chosen."""

@@ -245,3 +245,25 @@ async def test_a_long_reply_is_split_on_line_boundaries(
         assert all(len(p) <= 4096 for p in parts) and "\n".join(parts) == long
     finally:
         await channel.stop()
+
+
+async def test_a_slow_provider_call_shows_typing(tmp_path: Path, fast_api: BotAPIServer) -> None:
+    channel = await started(tmp_path, fast_api)
+    try:
+        provider = channel.app.runtime.runner.provider
+        find = provider._do_find_terminal  # type: ignore[attr-defined]
+
+        async def slow(serial: str) -> Any:
+            await asyncio.sleep(1.6)
+            return await find(serial)
+
+        provider._do_find_terminal = slow  # type: ignore[attr-defined]
+        for text in ("/deregister", "102100058120001", "LKL8A2301234", "13800138000"):
+            fast_api.send_text(USER, text)
+            await settled(channel, fast_api)
+        assert not fast_api.chat_actions  # quick answers: no "typing"
+        fast_api.send_text(USER, "对")  # the details are right: the provider is asked
+        await fast_api.wait_for(lambda s: s.chat_actions, timeout=10)
+        assert fast_api.chat_actions[-1][:2] == (USER, "typing")
+    finally:
+        await channel.stop()
