@@ -134,17 +134,7 @@ class ConversationService:
             if found is None:  # the very first message: a conversation to answer in
                 state = self.engine.new_state(event)
                 state.status = "done"  # nothing asked yet: the next message starts afresh
-                conversation_id = tx.save(
-                    None,
-                    event.channel,
-                    event.user_id,
-                    locale=state.locale,
-                    flow=state.flow,
-                    flow_version=state.flow_version,
-                    step=state.step,
-                    status=state.status,
-                    state=state.to_json(),
-                )
+                conversation_id = _save(tx, None, event, state)
                 locale = state.locale
             else:
                 conversation_id, locale = found
@@ -196,17 +186,7 @@ class ConversationService:
                 outcome.error,
             )
         new = outcome.state
-        conversation_id = tx.save(
-            None if loaded is None else loaded[0],
-            event.channel,
-            event.user_id,
-            locale=new.locale,
-            flow=new.flow,
-            flow_version=new.flow_version,
-            step=new.step,
-            status=new.status,
-            state=new.to_json(),
-        )
+        conversation_id = _save(tx, None if loaded is None else loaded[0], event, new)
         transcript = [] if outcome.inbound_text is None else [("in", outcome.inbound_text)]
         transcript += [("out", reply.text) for reply in outcome.replies]
         tx.add_transcript(conversation_id, transcript)
@@ -268,3 +248,19 @@ class ConversationService:
                 raise
             self.engine.flows.add_version(parse_flow(source, f"<stored {missing.flow}>"))
             return self.engine.advance(state, event, saved=saved)
+
+
+def _save(
+    tx: Tx, conversation_id: int | None, event: InboundEvent, state: ConversationState
+) -> int:
+    return tx.save(
+        conversation_id,
+        event.channel,
+        event.user_id,
+        locale=state.locale,
+        flow=state.flow,
+        flow_version=state.flow_version,
+        step=state.step,
+        status=state.status,
+        state=state.to_json(),
+    )
