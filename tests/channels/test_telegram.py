@@ -41,6 +41,13 @@ async def fast_api() -> AsyncIterator[BotAPIServer]:
         yield server
 
 
+@pytest.fixture
+async def channel(tmp_path: Path, fast_api: BotAPIServer) -> AsyncIterator[TelegramChannel]:
+    started_channel = await started(tmp_path, fast_api)
+    yield started_channel
+    await started_channel.stop()
+
+
 async def started(tmp: Path, server: BotAPIServer, pacer: Pacer | None = None) -> TelegramChannel:
     bot = Bot(tmp)
     channel = TelegramChannel(settings(server), bot.app, pacer=pacer or Pacer(**FAST_PACER))
@@ -69,67 +76,59 @@ async def said(server: BotAPIServer, count: int) -> None:
     await server.wait_for(lambda s: len(s.sent(USER)) >= count, timeout=10)
 
 
-async def test_the_whole_deregistration_by_buttons(tmp_path: Path, fast_api: BotAPIServer) -> None:
-    channel = await started(tmp_path, fast_api)
-    try:
-        actions = 0
+async def test_the_whole_deregistration_by_buttons(
+    tmp_path: Path, fast_api: BotAPIServer, channel: TelegramChannel
+) -> None:
+    actions = 0
 
-        async def act(step: Any) -> None:
-            nonlocal actions
-            before = len(fast_api.sent(USER))
-            step()
-            actions += 1
-            await fast_api.wait_for(lambda s: len(s.sent(USER)) > before, timeout=10)
-            await settled(channel, fast_api)
+    async def act(step: Any) -> None:
+        nonlocal actions
+        before = len(fast_api.sent(USER))
+        step()
+        actions += 1
+        await fast_api.wait_for(lambda s: len(s.sent(USER)) > before, timeout=10)
+        await settled(channel, fast_api)
 
-        def tap(prefix: str) -> None:
-            record = fast_api.sent(USER)[-1]
-            for m in reversed(fast_api.sent(USER)):
-                if m["reply_markup"]:
-                    record = m
-                    break
-            buttons = [b for row in record["reply_markup"]["inline_keyboard"] for b in row]
-            data = next(
-                b["callback_data"] for b in buttons if b["callback_data"].startswith(prefix)
-            )
-            fast_api.tap(USER, record["message_id"], data)
+    def tap(prefix: str) -> None:
+        record = fast_api.sent(USER)[-1]
+        for m in reversed(fast_api.sent(USER)):
+            if m["reply_markup"]:
+                record = m
+                break
+        buttons = [b for row in record["reply_markup"]["inline_keyboard"] for b in row]
+        data = next(b["callback_data"] for b in buttons if b["callback_data"].startswith(prefix))
+        fast_api.tap(USER, record["message_id"], data)
 
-        await act(lambda: fast_api.send_text(USER, "/start"))
-        assert fast_api.commands, "commands registered"
-        await act(lambda: tap("deregister"))
-        for answer in ("102100058120001", "LKL8A2301234", "13800138000"):
-            await act(lambda a=answer: fast_api.send_text(USER, a))
-        await act(lambda: tap("yes"))
-        await act(lambda: fast_api.send_text(USER, CODE))
-        for _ in range(6):
-            await act(lambda: tap("done"))
-        await act(lambda: tap("switch_provider"))
-        await act(lambda: tap("yes"))
-        await fast_api.wait_for(lambda s: any("SBX-2026-000100" in t for t in texts(s)), 10)
-        assert all(answered for answered in fast_api.queries.values()), "every tap answered"
-        tapped = [m for m in fast_api.sent(USER) if m.get("edits")]
-        assert tapped and all(not m["reply_markup"] for m in tapped[:-1])
-        print(f"{actions} taps and messages from /start to the ticket")
-    finally:
-        await channel.stop()
+    await act(lambda: fast_api.send_text(USER, "/start"))
+    assert fast_api.commands, "commands registered"
+    await act(lambda: tap("deregister"))
+    for answer in ("102100058120001", "LKL8A2301234", "13800138000"):
+        await act(lambda a=answer: fast_api.send_text(USER, a))
+    await act(lambda: tap("yes"))
+    await act(lambda: fast_api.send_text(USER, CODE))
+    for _ in range(6):
+        await act(lambda: tap("done"))
+    await act(lambda: tap("switch_provider"))
+    await act(lambda: tap("yes"))
+    await fast_api.wait_for(lambda s: any("SBX-2026-000100" in t for t in texts(s)), 10)
+    assert all(answered for answered in fast_api.queries.values()), "every tap answered"
+    tapped = [m for m in fast_api.sent(USER) if m.get("edits")]
+    assert tapped and all(not m["reply_markup"] for m in tapped[:-1])
+    print(f"{actions} taps and messages from /start to the ticket")
 
 
 async def test_an_update_delivered_twice_is_handled_once(
-    tmp_path: Path, fast_api: BotAPIServer
+    tmp_path: Path, fast_api: BotAPIServer, channel: TelegramChannel
 ) -> None:
-    channel = await started(tmp_path, fast_api)
-    try:
-        first = fast_api.send_text(USER, "/start")
-        await said(fast_api, 1)
-        count = len(fast_api.sent(USER))
-        fast_api.redeliver(first)
-        fast_api.send_text(USER, "/help")
-        await fast_api.wait_for(lambda s: len(s.sent(USER)) > count, timeout=10)
-        assert sum("/start" in (c.params.get("text") or "") for c in fast_api.calls) == 0
-        menus = [t for t in texts(fast_api) if t == texts(fast_api)[0]]
-        assert len(menus) == 1  # the redelivered /start said nothing again
-    finally:
-        await channel.stop()
+    first = fast_api.send_text(USER, "/start")
+    await said(fast_api, 1)
+    count = len(fast_api.sent(USER))
+    fast_api.redeliver(first)
+    fast_api.send_text(USER, "/help")
+    await fast_api.wait_for(lambda s: len(s.sent(USER)) > count, timeout=10)
+    assert sum("/start" in (c.params.get("text") or "") for c in fast_api.calls) == 0
+    menus = [t for t in texts(fast_api) if t == texts(fast_api)[0]]
+    assert len(menus) == 1  # the redelivered /start said nothing again
 
 
 async def test_a_burst_of_429s_loses_nothing_and_respects_retry_after(tmp_path: Path) -> None:
@@ -150,21 +149,17 @@ async def test_a_burst_of_429s_loses_nothing_and_respects_retry_after(tmp_path: 
 
 
 async def test_a_merchant_who_blocked_the_bot_is_marked_unreachable(
-    tmp_path: Path, fast_api: BotAPIServer
+    tmp_path: Path, fast_api: BotAPIServer, channel: TelegramChannel
 ) -> None:
-    channel = await started(tmp_path, fast_api)
-    try:
-        fast_api.block(USER)
-        fast_api.send_text(USER, "/start")
-        await fast_api.wait_for(
-            lambda s: channel.app.store.unreachable("telegram", str(USER)), timeout=10
-        )
-        calls = len(fast_api.calls)
-        await fast_api.wait_for(lambda s: True)
-        assert not channel.app.runtime.outgoing("telegram", str(USER))  # no retry loop
-        assert len(fast_api.calls) <= calls + 2
-    finally:
-        await channel.stop()
+    fast_api.block(USER)
+    fast_api.send_text(USER, "/start")
+    await fast_api.wait_for(
+        lambda s: channel.app.store.unreachable("telegram", str(USER)), timeout=10
+    )
+    calls = len(fast_api.calls)
+    await fast_api.wait_for(lambda s: True)
+    assert not channel.app.runtime.outgoing("telegram", str(USER))  # no retry loop
+    assert len(fast_api.calls) <= calls + 2
 
 
 async def test_the_webhook_refuses_a_wrong_or_missing_secret(
@@ -203,67 +198,57 @@ async def test_the_webhook_refuses_a_wrong_or_missing_secret(
 
 
 async def test_a_button_of_an_earlier_message_changes_nothing(
-    tmp_path: Path, fast_api: BotAPIServer
+    tmp_path: Path, fast_api: BotAPIServer, channel: TelegramChannel
 ) -> None:
-    channel = await started(tmp_path, fast_api)
-    try:
-        fast_api.send_text(USER, "/start")
-        await said(fast_api, 1)
-        await settled(channel, fast_api)
-        menu = next(m for m in reversed(fast_api.sent(USER)) if m["reply_markup"])
-        fast_api.send_text(USER, "/start")
-        await said(fast_api, 3)
-        await settled(channel, fast_api)
-        count = len(fast_api.sent(USER))
-        data = menu["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
-        fast_api.tap(USER, menu["message_id"], data)
-        await fast_api.wait_for(lambda s: s.callback_answers, timeout=10)
-        assert fast_api.callback_answers[-1].get("text")  # a short notice
-        assert len(fast_api.sent(USER)) == count  # and nothing else
-    finally:
-        await channel.stop()
+    fast_api.send_text(USER, "/start")
+    await said(fast_api, 1)
+    await settled(channel, fast_api)
+    menu = next(m for m in reversed(fast_api.sent(USER)) if m["reply_markup"])
+    fast_api.send_text(USER, "/start")
+    await said(fast_api, 3)
+    await settled(channel, fast_api)
+    count = len(fast_api.sent(USER))
+    data = menu["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    fast_api.tap(USER, menu["message_id"], data)
+    await fast_api.wait_for(lambda s: s.callback_answers, timeout=10)
+    assert fast_api.callback_answers[-1].get("text")  # a short notice
+    assert len(fast_api.sent(USER)) == count  # and nothing else
 
 
 async def test_a_long_reply_is_split_on_line_boundaries(
-    tmp_path: Path, fast_api: BotAPIServer
+    tmp_path: Path, fast_api: BotAPIServer, channel: TelegramChannel
 ) -> None:
-    channel = await started(tmp_path, fast_api)
-    try:
-        fast_api.send_text(USER, "/start")
-        await said(fast_api, 1)
+    fast_api.send_text(USER, "/start")
+    await said(fast_api, 1)
+    await settled(channel, fast_api)
+    before = len(fast_api.sent(USER))
+    long = "\n".join(f"line {n:04d} " + "x" * 50 for n in range(100))  # ~6,000 characters
+    store = channel.app.store
+    with store.transaction() as tx:
+        found = tx.load("telegram", str(USER))
+        assert found is not None
+        tx.enqueue(found[0], "telegram", str(USER), [("message", {"text": long, "keys": []})])
+    channel.app.runtime.notifier.notify("telegram")
+    await said(fast_api, before + 2)
+    parts = texts(fast_api)[before:]
+    assert all(len(p) <= 4096 for p in parts) and "\n".join(parts) == long
+
+
+async def test_a_slow_provider_call_shows_typing(
+    tmp_path: Path, fast_api: BotAPIServer, channel: TelegramChannel
+) -> None:
+    provider = channel.app.runtime.runner.provider
+    find = provider._do_find_terminal  # type: ignore[attr-defined]
+
+    async def slow(serial: str) -> Any:
+        await asyncio.sleep(1.6)
+        return await find(serial)
+
+    provider._do_find_terminal = slow  # type: ignore[attr-defined]
+    for text in ("/deregister", "102100058120001", "LKL8A2301234", "13800138000"):
+        fast_api.send_text(USER, text)
         await settled(channel, fast_api)
-        before = len(fast_api.sent(USER))
-        long = "\n".join(f"line {n:04d} " + "x" * 50 for n in range(100))  # ~6,000 characters
-        store = channel.app.store
-        with store.transaction() as tx:
-            found = tx.load("telegram", str(USER))
-            assert found is not None
-            tx.enqueue(found[0], "telegram", str(USER), [("message", {"text": long, "keys": []})])
-        channel.app.runtime.notifier.notify("telegram")
-        await said(fast_api, before + 2)
-        parts = texts(fast_api)[before:]
-        assert all(len(p) <= 4096 for p in parts) and "\n".join(parts) == long
-    finally:
-        await channel.stop()
-
-
-async def test_a_slow_provider_call_shows_typing(tmp_path: Path, fast_api: BotAPIServer) -> None:
-    channel = await started(tmp_path, fast_api)
-    try:
-        provider = channel.app.runtime.runner.provider
-        find = provider._do_find_terminal  # type: ignore[attr-defined]
-
-        async def slow(serial: str) -> Any:
-            await asyncio.sleep(1.6)
-            return await find(serial)
-
-        provider._do_find_terminal = slow  # type: ignore[attr-defined]
-        for text in ("/deregister", "102100058120001", "LKL8A2301234", "13800138000"):
-            fast_api.send_text(USER, text)
-            await settled(channel, fast_api)
-        assert not fast_api.chat_actions  # quick answers: no "typing"
-        fast_api.send_text(USER, "对")  # the details are right: the provider is asked
-        await fast_api.wait_for(lambda s: s.chat_actions, timeout=10)
-        assert fast_api.chat_actions[-1][:2] == (USER, "typing")
-    finally:
-        await channel.stop()
+    assert not fast_api.chat_actions  # quick answers: no "typing"
+    fast_api.send_text(USER, "对")  # the details are right: the provider is asked
+    await fast_api.wait_for(lambda s: s.chat_actions, timeout=10)
+    assert fast_api.chat_actions[-1][:2] == (USER, "typing")
