@@ -71,3 +71,40 @@ async def test_replies_in_flight_at_a_kill_arrive_once_after_the_restart(tmp_pat
         assert twice == [], f"sent more than once: {twice}"
         assert server.commands, "commands registered"
         assert server.token not in out.decode() + err.decode()
+
+
+async def test_posbot_run_by_webhook_answers_and_refuses_a_wrong_secret(tmp_path: Path) -> None:
+    import httpx
+
+    async with BotAPIServer(per_chat_per_second=20, burst=20, per_bot_per_second=100) as server:
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("POSBOT_")} | {
+            "PYTHONPATH": str(ROOT),
+            "POSBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'posbot.db'}",
+            "POSBOT_SANDBOX_DATABASE": f"sqlite:///{tmp_path / 'sandbox.db'}",
+            "POSBOT_LOG_FILE": str(tmp_path / "posbot.log"),
+            "POSBOT_HTTP_PORT": str(port),
+            "POSBOT_TELEGRAM_TOKEN": server.token,
+            "POSBOT_TELEGRAM_API_BASE": server.url,
+            "POSBOT_TELEGRAM_WEBHOOK_URL": f"http://127.0.0.1:{port}/tg/hook",
+            "POSBOT_TELEGRAM_WEBHOOK_SECRET": "s3cret_token-1",
+        }
+        process = await start(env, tmp_path)
+        try:
+            await server.wait_for(lambda s: s.webhook is not None, timeout=60)
+            server.send_text(USER, "/start")  # delivered by POST to posbot's own HTTP app
+            await server.wait_for(lambda s: len(s.sent(USER)) >= 2, timeout=30)
+            async with httpx.AsyncClient() as client:
+                forged = await client.post(
+                    f"http://127.0.0.1:{port}/tg/hook",
+                    json={"update_id": 1, "message": {"message_id": 1, "date": 0,
+                          "chat": {"id": 9, "type": "private"}, "text": "/start"}},
+                    headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"},
+                )  # fmt: skip
+            assert forged.status_code == 401
+            assert not server.sent(9)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            out, err = await asyncio.wait_for(process.communicate(), timeout=20)
+        assert process.returncode == 0, err.decode()[-2000:]
+        assert "webhook" in out.decode()
