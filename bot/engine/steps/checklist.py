@@ -14,7 +14,7 @@ from bot.engine.steps.base import Step, tag, untag
 if TYPE_CHECKING:
     from bot.engine.turn import Turn
 
-DONE, HOW, SKIP, EXPORT = "done", "how", "skip", "export"
+DONE, HOW, SKIP, EXPORT, ALL = "done", "how", "skip", "export", "all"
 
 
 class Item(BaseModel):
@@ -40,7 +40,8 @@ class Checklist(Step):
         turn.state.cursor = {"todo": todo, "at": 0}
         turn.state.slots.setdefault(self.slot, {})
         if self.intro:
-            turn.say(self.intro, total=len(todo))
+            labels = [turn.text(i.label) for i in self.items if i.id in todo]
+            turn.say(self.intro, total=len(todo), items=labels)
         self._ask(turn)
 
     def handle(self, turn: Turn, text: str, value: str | None) -> None:
@@ -53,10 +54,15 @@ class Checklist(Step):
             if value is None:  # a button of an earlier item: not this one
                 self._ask(turn)
                 return
-        answer = turn.match(text, value, [(v, label) for label, v in self._buttons(item)])
+        answer = turn.match(text, value, [(v, label) for label, v in self._offered(turn, item)])
         cursor = turn.state.cursor
         if answer == DONE:
             self._record(turn, item, "done")
+        elif answer == ALL and cursor.get("at", 0) == 0:  # every item done, said at once
+            for remaining in cursor["todo"]:
+                turn.state.slots[self.slot][remaining] = "done"
+            cursor["at"] = len(cursor["todo"])
+            self._ask(turn)
         elif answer == HOW:
             turn.say(item.how)
             self._ask(turn)
@@ -136,11 +142,20 @@ class Checklist(Step):
         cursor = turn.state.cursor
         turn.say(
             "checklist.item",
-            buttons=[(label, tag(value, item.id)) for label, value in self._buttons(item)],
+            buttons=[(label, tag(value, item.id)) for label, value in self._offered(turn, item)],
             n=cursor["at"] + 1,
             total=len(cursor["todo"]),
             item=turn.text(item.label),
         )
+
+    def _offered(self, turn: Turn, item: Item) -> list[tuple[str, str]]:
+        """The item's buttons; on the first of several, "all done" too (the list was just
+        shown: a merchant who has done it all says so once)."""
+        buttons = self._buttons(item)
+        cursor = turn.state.cursor
+        if cursor.get("at", 0) == 0 and len(cursor.get("todo", ())) > 1:
+            buttons.append(("button.all_done", ALL))
+        return buttons
 
     @staticmethod
     def _buttons(item: Item) -> list[tuple[str, str]]:
@@ -158,6 +173,7 @@ class Checklist(Step):
         yield from ("checklist.item", "checklist.exported", "checklist.export_unavailable")
         yield from ("button.done", "button.how", "button.skip", "button.skip_anyway")
         yield "button.export"
+        yield "button.all_done"
 
     def expressions(self) -> Iterator[str]:
         yield from (item.when for item in self.items if item.when)
