@@ -27,31 +27,17 @@ from bot.http import make_http
 from bot.server import background, channels_for, serve
 from bot.settings import Settings
 from bot.store.database import connect
+from tests.processes import free_port, posbot_env
 
-ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456789:AAEfakeTokenForTests_0123456789abcdef"
 START_SECONDS = 20.0
 STOP_SECONDS = 5.0
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     """A clean POSBOT_* environment with everything in tmp_path, and this checkout's code."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("POSBOT_")}
-    return clean | {
-        "PYTHONPATH": str(ROOT),
-        "POSBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'posbot.db'}",
-        "POSBOT_SANDBOX_DATABASE": f"sqlite:///{tmp_path / 'sandbox.db'}",
-        "POSBOT_LOG_FILE": str(tmp_path / "posbot.log"),
-        "POSBOT_EXPORTS_DIR": str(tmp_path / "exports"),
-        "POSBOT_HTTP_PORT": str(free_port()),
-    }
+    return posbot_env(tmp_path, POSBOT_HTTP_PORT=str(free_port()))
 
 
 def start(env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:

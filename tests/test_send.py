@@ -4,7 +4,6 @@ with one line, exit 2."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,20 +15,14 @@ from bot.bootstrap import App, build
 from bot.engine.events import InboundEvent
 from bot.errors import NoConversation, PosbotError
 from bot.settings import Settings
+from tests.processes import posbot_env
 
-ROOT = Path(__file__).resolve().parent.parent
 TEXT = "您好，我是客服小李：您的终端回收快递单号是 SF1234567890。"
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("POSBOT_")}
-    return clean | {
-        "PYTHONPATH": str(ROOT),
-        "POSBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'posbot.db'}",
-        "POSBOT_SANDBOX_DATABASE": f"sqlite:///{tmp_path / 'sandbox.db'}",
-        "POSBOT_LOG_FILE": str(tmp_path / "posbot.log"),
-    }
+    return posbot_env(tmp_path)
 
 
 @pytest.fixture

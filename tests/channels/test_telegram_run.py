@@ -5,14 +5,13 @@ and SIGTERM stops it cleanly."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from collections import Counter
 from pathlib import Path
 
+from tests.processes import free_port, posbot_env
 from tests.telegram.bot_api import BotAPIServer
-from tests.test_run import ROOT, free_port
 
 USER = 515151
 
@@ -32,16 +31,13 @@ async def start(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
 
 async def test_replies_in_flight_at_a_kill_arrive_once_after_the_restart(tmp_path: Path) -> None:
     async with BotAPIServer(per_chat_per_second=20, burst=20, per_bot_per_second=100) as server:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("POSBOT_")} | {
-            "PYTHONPATH": str(ROOT),
-            "POSBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'posbot.db'}",
-            "POSBOT_SANDBOX_DATABASE": f"sqlite:///{tmp_path / 'sandbox.db'}",
-            "POSBOT_LOG_FILE": str(tmp_path / "posbot.log"),
-            "POSBOT_HTTP_PORT": str(free_port()),
-            "POSBOT_TELEGRAM_TOKEN": server.token,
-            "POSBOT_TELEGRAM_API_BASE": server.url,
-            "POSBOT_SANDBOX_CODE": "246810",
-        }
+        env = posbot_env(
+            tmp_path,
+            POSBOT_HTTP_PORT=str(free_port()),
+            POSBOT_TELEGRAM_TOKEN=server.token,
+            POSBOT_TELEGRAM_API_BASE=server.url,
+            POSBOT_SANDBOX_CODE="246810",
+        )
         process = await start(env, tmp_path)
         server.send_text(USER, "/start")
         await server.wait_for(lambda s: len(s.sent(USER)) >= 2, timeout=60)
@@ -78,17 +74,14 @@ async def test_posbot_run_by_webhook_answers_and_refuses_a_wrong_secret(tmp_path
 
     async with BotAPIServer(per_chat_per_second=20, burst=20, per_bot_per_second=100) as server:
         port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("POSBOT_")} | {
-            "PYTHONPATH": str(ROOT),
-            "POSBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'posbot.db'}",
-            "POSBOT_SANDBOX_DATABASE": f"sqlite:///{tmp_path / 'sandbox.db'}",
-            "POSBOT_LOG_FILE": str(tmp_path / "posbot.log"),
-            "POSBOT_HTTP_PORT": str(port),
-            "POSBOT_TELEGRAM_TOKEN": server.token,
-            "POSBOT_TELEGRAM_API_BASE": server.url,
-            "POSBOT_TELEGRAM_WEBHOOK_URL": f"http://127.0.0.1:{port}/tg/hook",
-            "POSBOT_TELEGRAM_WEBHOOK_SECRET": "s3cret_token-1",
-        }
+        env = posbot_env(
+            tmp_path,
+            POSBOT_HTTP_PORT=str(port),
+            POSBOT_TELEGRAM_TOKEN=server.token,
+            POSBOT_TELEGRAM_API_BASE=server.url,
+            POSBOT_TELEGRAM_WEBHOOK_URL=f"http://127.0.0.1:{port}/tg/hook",
+            POSBOT_TELEGRAM_WEBHOOK_SECRET="s3cret_token-1",
+        )
         process = await start(env, tmp_path)
         try:
             await server.wait_for(lambda s: s.webhook is not None, timeout=60)
