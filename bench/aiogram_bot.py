@@ -17,7 +17,7 @@ from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.methods import SendMessage, TelegramMethod
 from aiogram.types import Chat, Message, Update, User
 
-CHECKLIST = 6
+CHECKLIST = 7  # the list, then six items one by one: as posbot's checklist
 
 
 class OfflineSession(BaseSession):

@@ -33,6 +33,7 @@ def typed_like_a_merchant(terminal: Terminal) -> list[str]:
         f"+86 {p[:3]} {p[3:7]} {p[7:]}",
         "确认无误",
         CODE.translate(FULL_WIDTH),
+        "继续",  # the checklist's list: on to the items one by one
         *["已完成"] * 6,
         "更换服务商",
         "确认提交",

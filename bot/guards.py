@@ -4,6 +4,8 @@ commit of their own and hold across processes:
 - nothing about a terminal (balances, refunds, deposit, tickets) before its registered phone
   proved control: ``verify_terminal`` says only "matches" or "could not be verified", and failed
   detail checks are limited per terminal and per chat user, across conversations;
+- a shared contact the platform vouches is the sender's own, matching the registered phone,
+  proves control as a code does (recorded with its method);
 - five wrong codes lock the terminal's verification for an hour, whatever conversation the
   attempts came from: a guess takes an attempt when it is committed, *before* the provider sees
   it, so guesses sent at once cannot outrun the lock, and a late answer never unlocks;
@@ -66,6 +68,8 @@ class Guards:
         if call == "verify_terminal" and outcome == "no_match":
             for scope, key in _detail_keys(p, who).items():
                 tx.add_detail_failure(scope, key, DETAIL_WINDOW)
+        elif call == "verify_terminal" and outcome == "ok":
+            _vouched(tx, p, who)
         elif call == "check_code":
             return _judged(tx, p, who, outcome) or result
         elif call == "submit" and outcome == "refused":
@@ -129,6 +133,27 @@ def _verified(tx: Tx, p: dict[str, Any], who: str) -> bool:
     return until is not None and until > tx.now and record.verified_for == who
 
 
+def _vouched(tx: Tx, p: dict[str, Any], who: str) -> None:
+    """The registered phone matched, and it is the number the platform vouched is the sender's
+    own (a shared Telegram contact): that proves control as a code would — unless the terminal
+    is locked after wrong codes, which only time or a person lifts."""
+    proof = p.get("phone_proof")
+    if not isinstance(proof, dict) or proof.get("phone") != p.get("phone"):
+        return
+    method = str(proof.get("method", ""))
+    if not method.endswith("_contact"):
+        return
+    merchant_id, serial = p["merchant_id"], p["serial"]
+    record = tx.verification(merchant_id, serial, for_update=True)
+    if _locked(tx, record):
+        return
+    tx.set_verification(
+        merchant_id,
+        serial,
+        Verification(verified_until=tx.now + VERIFIED_FOR, verified_for=who, method=method),
+    )
+
+
 def _locked(tx: Tx, record: Verification) -> Result | None:
     if record.locked_until is not None and record.locked_until > tx.now:
         minutes = max(1, int((record.locked_until - tx.now).total_seconds() // 60))
@@ -158,7 +183,9 @@ def _judged(tx: Tx, p: dict[str, Any], who: str, outcome: str) -> Result | None:
     if record.locked_until is not None and outcome in ("ok", "wrong"):
         return _locked(tx, record) or LOCKED  # the lock came first: a late answer never unlocks
     if outcome == "ok":
-        verified = Verification(verified_until=tx.now + VERIFIED_FOR, verified_for=who)
+        verified = Verification(
+            verified_until=tx.now + VERIFIED_FOR, verified_for=who, method="otp"
+        )
         tx.set_verification(merchant_id, serial, verified)
         return None
     if outcome in ("expired", "unavailable"):  # not a guess the provider judged wrong

@@ -43,6 +43,10 @@ def reply_payload(reply: Reply) -> dict[str, Any]:
     payload: dict[str, Any] = {"text": reply.text, "keys": list(reply.keys)}
     if reply.buttons:
         payload["buttons"] = [[b.label, b.value] for b in reply.buttons]
+    if reply.share_phone:
+        payload["share_phone"] = reply.share_phone
+    if reply.in_place:
+        payload["in_place"] = True
     if reply.attachments:
         payload["attachments"] = [
             {

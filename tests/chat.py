@@ -101,6 +101,20 @@ class Client:
             InboundEvent("test", self.user, f"u{next(_keys)}", text=text, locale=self.locale)
         )
 
+    async def share_contact(self, phone: str, *, own: bool) -> Said:
+        """The merchant shares a contact (their own, or someone else's), as Telegram sends it."""
+        contact = {"phone": phone, "own": own}
+        return await self.deliver(
+            InboundEvent(
+                "test",
+                self.user,
+                f"u{next(_keys)}",
+                text=phone,
+                payload={"contact": contact},
+                locale=self.locale,
+            )
+        )
+
     async def tap(self, value: str) -> Said:
         return await self.deliver(
             InboundEvent(
@@ -121,10 +135,9 @@ class Client:
         return await self.tap("yes")
 
     async def to_the_summary(self) -> Said:
-        """On from the code question: the code, every checklist item done, a reason."""
+        """On from the code question: the code, the checklist all done, a reason."""
         await self.send(CODE)
-        for _ in range(6):
-            await self.tap("done")
+        await self.tap("all")
         return await self.tap("other")
 
     async def replay(self) -> Said:

@@ -30,5 +30,5 @@ def test_the_benchmark_runs_end_to_end_and_prints_json(
     }
     assert keys <= set(last)
     assert last["merchants"] == 3 and last["tickets"] == 3
-    assert last["messages"] == 3 * 15
+    assert last["messages"] == 3 * 16
     assert [run["merchants"] for run in last["runs"]] == [2, 3]

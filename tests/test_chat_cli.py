@@ -12,21 +12,23 @@ import pytest
 
 CODE = "135790"
 
-CHECKLIST_BY_NUMBER = ["1"] * 6  # every item "done", answered by its button's number
+# the checklist's list: "continue" by its number (six items and "all done" above it), then
+# every item "done", answered by its button's number
+CHECKLIST_BY_NUMBER = ["8", *["1"] * 6]
 
 SCRIPTS = {
     # merchant 1, clean: full-width digits, spaces, dashes, +86, answers by text and by number
     "clean-zh": (
         "zh",
         ["/start", "注销终端", "１０２１０００５８１２０００１", "lkl8a 230 1234",
-         "+86 138 0013 8000", "确认无误", CODE, "已完成", "已完成", "已完成", "1", "1", "已完成",
-         "更换服务商", "确认提交"],
+         "+86 138 0013 8000", "确认无误", CODE, "继续", "已完成", "已完成", "已完成", "1", "1",
+         "已完成", "更换服务商", "确认提交"],
         ["申请已提交，编号 SBX-2026-000100", "已办理完成"],
     ),
     "clean-en": (
         "en",
         ["hello", "1", "1021 0005 8120 001", "LKL8A2301234", "0086 13800138000", "yes",
-         CODE, *["done"] * 6, "1", "submit"],
+         CODE, "all done", "1", "submit"],
         ["Your request is filed: SBX-2026-000100", "is complete"],
     ),
     # merchant 2 owes money: once the phone is proved it is shown and must be acknowledged

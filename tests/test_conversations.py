@@ -1,12 +1,13 @@
 """Conversation tests as data: every tests/conversations/*.yaml runs in every language it names.
 
 A file has ``turns``; each turn does one thing — ``say`` (text, or one text per language),
-``tap`` (a button's value), ``replay`` (the last event again, same dedup key), ``wait``
-(seconds pass at the provider, status is polled), ``restart`` (a new app on the same database),
-or ``include`` (the turns of a fragment in _fragments.yaml; checks beside it apply to its last
-turn) — and then checks what the bot said:
+``tap`` (a button's value), ``share`` (a contact: ``{phone, own}``), ``replay`` (the last event
+again, same dedup key), ``wait`` (seconds pass at the provider, status is polled), ``restart``
+(a new app on the same database), or ``include`` (the turns of a fragment in _fragments.yaml;
+checks beside it apply to its last turn) — and then checks what the bot said:
 ``keys`` (exactly the locale messages said, in order), ``buttons`` (the values of the last
-buttons), ``contains`` / ``absent`` (substrings of the text, plain or per language).
+buttons), ``in_place`` (whether every reply replaces the tapped message), ``contains`` /
+``absent`` (substrings of the text, plain or per language).
 ``after`` checks the store when the conversation is over: ``requests`` (how many filed),
 ``transcript_absent`` (substrings never stored)."""
 
@@ -62,6 +63,9 @@ async def _act(bot: Bot, client: Client, turn: dict[str, Any], lang: str) -> Sai
         return await client.send(str(_for(turn["say"], lang)))
     if "tap" in turn:
         return await client.tap(str(turn["tap"]))
+    if "share" in turn:  # a shared contact: {phone: ..., own: true|false}
+        share = turn["share"]
+        return await client.share_contact(str(share["phone"]), own=bool(share["own"]))
     if "replay" in turn:
         return await client.replay()
     if "wait" in turn:
@@ -84,6 +88,9 @@ def _check(said: Said, turn: dict[str, Any], lang: str, where: str) -> None:
         assert str(text) not in said.text, f"{where}: {text!r} in\n{said.text}"
     if "attachments" in turn:
         assert len(said.attachments) == turn["attachments"], f"{where}: attachments"
+    if "in_place" in turn:  # the reply replaces the tapped message (where the platform can)
+        in_place = [bool(m.get("in_place")) for m in said.messages]
+        assert in_place == [turn["in_place"]] * len(in_place), f"{where}: in place {in_place}"
 
 
 @pytest.mark.parametrize(("path", "lang"), _cases())

@@ -76,6 +76,7 @@ async def _waiting_for_a_person(client: Client) -> None:
 async def _checklist(client: Client) -> None:
     await client.to_the_code_question()
     await client.send(CODE)
+    await client.tap("next")
     await client.tap("done")
 
 

@@ -129,6 +129,13 @@ class Engine:
         turn.inbound_text = safe_text(whole, codes=code_outstanding(turn))[:MAX_TEXT]
         text = whole[:MAX_TEXT]
         value = event.payload.get("value") if event.kind == "button" else None
+        contact = event.payload.get("contact") if event.kind == "text" else None
+        if isinstance(contact, Mapping) and contact.get("own") is True:
+            # the channel says the platform checked this number is the sender's own
+            turn.vouched_phone = {
+                "phone": str(contact.get("phone", "")),
+                "method": f"{event.channel}_contact",
+            }
         state = turn.state
         # a tapped button is an intent only when its value is a command; while a person is
         # awaited, plain words are for that person ("hello" must not leave the queue)

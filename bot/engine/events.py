@@ -50,6 +50,8 @@ class Reply:
     buttons: tuple[Button, ...] = ()
     attachments: tuple[Attachment, ...] = ()
     keys: tuple[str, ...] = ()  # the locale messages it was made of, for tests and the console
+    share_phone: str | None = None  # label of a "share my phone number" button, where possible
+    in_place: bool = False  # replaces the message whose button was tapped (a ticked checklist)
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,9 @@ class Turn:
         self.effects: list[Effect] = []
         self.inbound_text: str | None = None  # what may be stored of the merchant's message
         self.finding: Finding | None = None  # what the scam shield found in the whole message
+        # a phone number the platform vouches for: the sender shared their own contact
+        # (Telegram checks it is theirs) — {"phone": ..., "method": "telegram_contact"}
+        self.vouched_phone: Mapping[str, str] | None = None
         self._hops = 0
 
     @property
@@ -60,13 +63,22 @@ class Turn:
     def say(
         self,
         *keys: str,
-        buttons: Iterable[tuple[str, str]] = (),
+        buttons: Iterable[tuple[str, str] | Button] = (),
         attachments: Iterable[Attachment] = (),
+        share_phone: str | None = None,
+        in_place: bool = False,
         **params: Any,
     ) -> None:
+        """Say the messages ``keys`` as one reply. ``share_phone`` labels a "share my phone
+        number" button (where the platform has one); ``buttons`` are (message key, value), or
+        Buttons already rendered; ``in_place`` replaces the message whose
+        button was tapped instead of sending a new one (where the platform can)."""
         text = "\n".join(self.text(key, **params) for key in keys)
-        rendered = tuple(Button(self.text(label), value) for label, value in buttons)
-        self.replies.append(Reply(text, rendered, tuple(attachments), keys))
+        rendered = tuple(
+            b if isinstance(b, Button) else Button(self.text(b[0]), b[1]) for b in buttons
+        )
+        share = None if share_phone is None else self.text(share_phone)
+        self.replies.append(Reply(text, rendered, tuple(attachments), keys, share, in_place))
 
     # -- moving ------------------------------------------------------------------------------
 

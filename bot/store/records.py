@@ -28,7 +28,8 @@ class Verification:
     failures: int = 0
     locked_until: datetime | None = None
     verified_until: datetime | None = None
-    verified_for: str | None = None  # the conversation that checked the code
+    verified_for: str | None = None  # the conversation that proved control
+    method: str | None = None  # how: "otp", or "telegram_contact" (a contact the platform vouched)
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -210,6 +211,7 @@ class Records:
             _aware(row.locked_until),
             _aware(row.verified_until),
             row.verified_for,
+            row.method,
         )
 
     def set_verification(self, merchant_id: str, serial: str, record: Verification) -> None:
@@ -220,6 +222,7 @@ class Records:
             "locked_until": record.locked_until,
             "verified_until": record.verified_until,
             "verified_for": record.verified_for,
+            "method": record.method,
             "updated_at": self.now,
         }
         changed = self.connection.execute(

@@ -101,6 +101,7 @@ class Verification(SQLModel, table=True):
     locked_until: datetime | None = None
     verified_until: datetime | None = None  # a filing needs a code checked within this window
     verified_for: str | None = Field(default=None, max_length=200)  # ... by that conversation
+    method: str | None = Field(default=None, max_length=40)  # ... this way: otp, telegram_contact
     updated_at: datetime
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from bot.engine.steps.base import Step
-from bot.validation import Invalid, inspect, mask_identifiers
+from bot.validation import Invalid, Valid, inspect, mask_identifiers
 
 if TYPE_CHECKING:
     from bot.engine.turn import Turn
@@ -26,11 +26,14 @@ class Ask(Step):
     on_exhausted: str | None = None  # where to go then; a handoff to a person when unset
     sensitive: bool = False  # never store what the merchant typed in clear
     card_like: bool = False  # a long Luhn-valid number is a fair answer here (merchant numbers)
+    # offer "share my phone number" where the platform has it; a number the platform vouches is
+    # the sender's own is recorded in this slot as proof of control (a typed one clears it)
+    contact: str | None = None
 
     def enter(self, turn: Turn) -> None:
         if self.sensitive:  # asked for a code: one is outstanding until it is checked
             turn.state.code_outstanding = True
-        turn.say(self.prompt)
+        turn.say(self.prompt, share_phone="button.share_phone" if self.contact else None)
 
     def handle(self, turn: Turn, text: str, value: str | None) -> None:
         if self.sensitive:
@@ -53,6 +56,8 @@ class Ask(Step):
             turn.state.retries.pop(self.id, None)
             changed = turn.state.slots.get(self.slot) != result.value
             turn.state.slots[self.slot] = result.value
+            if self.contact:
+                self._record_proof(turn, result.value)
             turn.goto(turn.return_target(changed=changed) or turn.next_of(self))
             return
         if finding is not None and turn.shield():
@@ -71,6 +76,16 @@ class Ask(Step):
             return
         turn.say(result.key, "retry.left", left=limit - tries, **params)
 
+    def _record_proof(self, turn: Turn, phone: str) -> None:
+        """The shared contact's number, when it is the answer and the sender's own, proves
+        control of it; anything else (typed, someone else's contact) proves nothing."""
+        assert self.contact is not None
+        vouched = turn.vouched_phone
+        if vouched is not None and turn.validate(self.validator, vouched["phone"]) == Valid(phone):
+            turn.state.slots[self.contact] = {"method": vouched["method"], "phone": phone}
+        else:
+            turn.state.slots[self.contact] = None
+
     def targets(self) -> Iterator[str]:
         yield from super().targets()
         if self.on_exhausted:
@@ -79,3 +94,5 @@ class Ask(Step):
     def message_keys(self) -> Iterator[str]:
         yield from super().message_keys()
         yield self.prompt
+        if self.contact:
+            yield "button.share_phone"

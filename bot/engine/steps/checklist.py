@@ -1,4 +1,6 @@
-"""checklist: items answered one by one — done, how-to, or skip after a warning."""
+"""checklist: first one message with every item, ticked off as the merchant taps them (the
+message is updated in place where the platform can), with "all done"; then the items left
+unticked one by one — done, how-to, the records export, or skip after a warning."""
 
 from __future__ import annotations
 
@@ -8,13 +10,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from bot.engine.events import Attachment
+from bot.engine.events import Attachment, Button
 from bot.engine.steps.base import Step, tag, untag
 
 if TYPE_CHECKING:
     from bot.engine.turn import Turn
 
-DONE, HOW, SKIP, EXPORT, ALL = "done", "how", "skip", "export", "all"
+DONE, HOW, SKIP, EXPORT, ALL, NEXT, TICK = "done", "how", "skip", "export", "all", "next", "tick:"
 
 
 class Item(BaseModel):
@@ -31,20 +33,93 @@ class Checklist(Step):
     kind: ClassVar[str] = "checklist"
     interactive: ClassVar[bool] = True
 
-    intro: str | None = None
+    intro: str = "checklist.intro"  # the whole list, ticks and all
     items: tuple[Item, ...]
     slot: str = "checklist"
 
     def enter(self, turn: Turn) -> None:
         todo = [item.id for item in self.items if item.when is None or turn.evaluate(item.when)]
-        turn.state.cursor = {"todo": todo, "at": 0}
+        turn.state.cursor = {"todo": todo, "ticked": [], "board": True}
         turn.state.slots.setdefault(self.slot, {})
-        if self.intro:
-            labels = [turn.text(i.label) for i in self.items if i.id in todo]
-            turn.say(self.intro, total=len(todo), items=labels)
-        self._ask(turn)
+        self._show_board(turn)
 
     def handle(self, turn: Turn, text: str, value: str | None) -> None:
+        if turn.state.cursor.get("board"):
+            self._on_board(turn, text, value)
+        else:
+            self._on_item(turn, text, value)
+
+    # -- the board: every item in one message, ticked as tapped ----------------------------------
+
+    def _on_board(self, turn: Turn, text: str, value: str | None) -> None:
+        if value is not None:
+            value = untag(value, self.id)
+            if value is None:  # a button of an item asked before (the merchant went back)
+                self._show_board(turn)
+                return
+        cursor = turn.state.cursor
+        answer = turn.match(text, value, [(v, label) for label, v in self._board_options(turn)])
+        if answer is None:
+            turn.say("choice.unknown")
+            self._show_board(turn)
+        elif answer.startswith(TICK):
+            ticked: list[str] = cursor["ticked"]
+            item_id = answer[len(TICK) :]
+            cursor["ticked"] = (
+                [i for i in ticked if i != item_id] if item_id in ticked else [*ticked, item_id]
+            )
+            self._show_board(turn, in_place=value is not None)
+        else:  # all done, or on to the items left unticked
+            done = cursor["todo"] if answer == ALL else cursor["ticked"]
+            for item_id in done:
+                turn.state.slots[self.slot][item_id] = "done"
+            left = [i for i in cursor["todo"] if i not in done]
+            turn.state.cursor = {"todo": left, "at": 0, "board": False, "ticked": done}
+            self._ask(turn)
+
+    def _show_board(self, turn: Turn, *, in_place: bool = False) -> None:
+        cursor = turn.state.cursor
+        labels = [self._box(turn, item_id, cursor) for item_id in cursor["todo"]]
+        buttons = [
+            Button(label, value)
+            for label, value in zip(labels, self._board_values(cursor), strict=False)
+        ]
+        buttons += [Button(turn.text(key), tag(v, self.id)) for key, v in self._ends(cursor)]
+        turn.say(
+            self.intro,
+            buttons=buttons,
+            in_place=in_place,
+            total=len(cursor["todo"]),
+            ticked=len(cursor["ticked"]),
+            items=labels,
+        )
+
+    def _box(self, turn: Turn, item_id: str, cursor: dict[str, Any]) -> str:
+        item = self._item(item_id)
+        return turn.text(
+            "checklist.box", item=turn.text(item.label), ticked=item_id in cursor["ticked"]
+        )
+
+    def _board_values(self, cursor: dict[str, Any]) -> list[str]:
+        return [tag(f"{TICK}{item_id}", self.id) for item_id in cursor["todo"]]
+
+    @staticmethod
+    def _ends(cursor: dict[str, Any]) -> list[tuple[str, str]]:
+        """Below the items: "all done", and "continue" to go through those left unticked."""
+        ends = [("button.all_done", ALL)]
+        if len(cursor["ticked"]) < len(cursor["todo"]):
+            ends.append(("button.checklist_next", NEXT))
+        return ends
+
+    def _board_options(self, turn: Turn) -> list[tuple[str, str]]:
+        """(label key, value) of every board button — an item's label picks its tick."""
+        cursor = turn.state.cursor
+        items = [(self._item(i).label, f"{TICK}{i}") for i in cursor["todo"]]
+        return items + self._ends(cursor)
+
+    # -- then the items left, one by one ---------------------------------------------------------
+
+    def _on_item(self, turn: Turn, text: str, value: str | None) -> None:
         item = self._current(turn)
         if item is None:
             turn.goto(turn.next_of(self))
@@ -54,15 +129,10 @@ class Checklist(Step):
             if value is None:  # a button of an earlier item: not this one
                 self._ask(turn)
                 return
-        answer = turn.match(text, value, [(v, label) for label, v in self._offered(turn, item)])
+        answer = turn.match(text, value, [(v, label) for label, v in self._buttons(item)])
         cursor = turn.state.cursor
         if answer == DONE:
             self._record(turn, item, "done")
-        elif answer == ALL and cursor.get("at", 0) == 0:  # every item done, said at once
-            for remaining in cursor["todo"]:
-                turn.state.slots[self.slot][remaining] = "done"
-            cursor["at"] = len(cursor["todo"])
-            self._ask(turn)
         elif answer == HOW:
             turn.say(item.how)
             self._ask(turn)
@@ -86,14 +156,18 @@ class Checklist(Step):
             self._ask(turn)
 
     def reprompt(self, turn: Turn) -> None:
-        if "todo" not in turn.state.cursor:  # the progress is gone (a person took over)
+        cursor = turn.state.cursor
+        if "todo" not in cursor or "ticked" not in cursor:  # the progress is gone (a handoff)
             self.enter(turn)
             return
-        turn.state.cursor.pop("skipping", None)
+        if cursor.get("board"):
+            self._show_board(turn)
+            return
+        cursor.pop("skipping", None)
         self._ask(turn)
 
     def on_help(self, turn: Turn) -> None:
-        item = self._current(turn)
+        item = None if turn.state.cursor.get("board") else self._current(turn)
         if item is None or turn.state.status != "active":
             super().on_help(turn)
             return
@@ -102,8 +176,11 @@ class Checklist(Step):
 
     def on_back(self, turn: Turn) -> bool:
         cursor = turn.state.cursor
-        if turn.state.status != "active" or cursor.get("at", 0) == 0:
+        if turn.state.status != "active" or cursor.get("board", True):
             return False
+        if cursor.get("at", 0) == 0:  # the first item left: back to the whole list
+            self.enter(turn)
+            return True
         cursor["at"] -= 1  # the previous item, asked again; its answer will be replaced
         cursor.pop("skipping", None)
         self._ask(turn)
@@ -132,7 +209,10 @@ class Checklist(Step):
         at: int = cursor.get("at", 0)
         if at >= len(todo):
             return None
-        return next(item for item in self.items if item.id == todo[at])
+        return self._item(todo[at])
+
+    def _item(self, item_id: str) -> Item:
+        return next(item for item in self.items if item.id == item_id)
 
     def _ask(self, turn: Turn) -> None:
         item = self._current(turn)
@@ -142,20 +222,11 @@ class Checklist(Step):
         cursor = turn.state.cursor
         turn.say(
             "checklist.item",
-            buttons=[(label, tag(value, item.id)) for label, value in self._offered(turn, item)],
+            buttons=[(label, tag(value, item.id)) for label, value in self._buttons(item)],
             n=cursor["at"] + 1,
             total=len(cursor["todo"]),
             item=turn.text(item.label),
         )
-
-    def _offered(self, turn: Turn, item: Item) -> list[tuple[str, str]]:
-        """The item's buttons; on the first of several, "all done" too (the list was just
-        shown: a merchant who has done it all says so once)."""
-        buttons = self._buttons(item)
-        cursor = turn.state.cursor
-        if cursor.get("at", 0) == 0 and len(cursor.get("todo", ())) > 1:
-            buttons.append(("button.all_done", ALL))
-        return buttons
 
     @staticmethod
     def _buttons(item: Item) -> list[tuple[str, str]]:
@@ -166,10 +237,10 @@ class Checklist(Step):
 
     def message_keys(self) -> Iterator[str]:
         yield from super().message_keys()
-        if self.intro:
-            yield self.intro
+        yield self.intro
         for item in self.items:
             yield from (item.label, item.how, item.warn)
+        yield from ("checklist.box", "button.checklist_next")
         yield from ("checklist.item", "checklist.exported", "checklist.export_unavailable")
         yield from ("button.done", "button.how", "button.skip", "button.skip_anyway")
         yield "button.export"
