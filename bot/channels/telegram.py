@@ -5,7 +5,8 @@ Telegram (the next ``offset``, or the webhook's 200) only once its event is comm
 key is its ``update_id`` (per bot), so a redelivered update changes nothing; updates of one chat
 are handled in order, different chats at once. A tap on a button of an earlier message gets a
 short notice and changes nothing; a tap that counts is answered and its message edited to show
-the choice, so the chat reads like a form being filled in.
+the choice, so the chat reads like a form being filled in — or, when the answer replaces it
+(a ticked checklist), edited into that answer.
 
 An operator with an aiogram bot of their own includes ``channel.router`` in their Dispatcher."""
 
@@ -17,7 +18,7 @@ import hmac
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from aiogram import Bot, Router
@@ -36,6 +37,7 @@ from bot.channels.telegram_sender import TelegramSender
 from bot.i18n import resolve_locale
 from bot.settings import Settings
 
+T = TypeVar("T")
 log = logging.getLogger("posbot.telegram")
 COMMANDS = ("start", "deregister", "suspend", "status", "agent", "cancel", "help", "lang")
 POLL_TIMEOUT = 25  # seconds a getUpdates waits for news
@@ -169,12 +171,13 @@ class TelegramChannel(Channel):
                 notice = self.app.engine.catalog.render(locale, "telegram.stale_button", {})
                 await self._quietly(self.bot.answer_callback_query(query.id, text=notice))
                 return
-        await self._typing_while(event.user_id, self.app.runtime.receive(event))
+        delivery = await self._typing_while(event.user_id, self.app.runtime.receive(event))
         if query is not None and isinstance(query.message, Message):
             await self._quietly(self.bot.answer_callback_query(query.id))
-            await self._show_choice(query.message, str(query.data))
+            if not any(m.payload.get("in_place") for m in delivery.messages):
+                await self._show_choice(query.message, str(query.data))
 
-    async def _typing_while(self, chat: str, work: Awaitable[Any]) -> None:
+    async def _typing_while(self, chat: str, work: Awaitable[T]) -> T:
         """Run ``work``; when it takes longer than a second (a provider call), the merchant
         sees "typing…" until it is done."""
         task = asyncio.ensure_future(work)
@@ -185,7 +188,7 @@ class TelegramChannel(Channel):
                 action = self.bot.send_chat_action(int(chat), ChatAction.TYPING)
                 await self._quietly(action)
                 wait = TYPING_EVERY
-        task.result()
+        return task.result()
 
     async def _show_choice(self, message: Message, data: str) -> None:
         """The tapped message loses its keyboard and shows what was chosen."""

@@ -9,7 +9,14 @@ import base64
 from dataclasses import dataclass
 from typing import Any
 
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from aiogram.types import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
 
 from bot.engine.events import InboundEvent
 
@@ -28,14 +35,17 @@ def event_of(update: Update, bot_id: int) -> InboundEvent | None:
         user = message.from_user
         locale = user.language_code if user else None
         if message.contact is not None:
+            # the sender's own contact is a number Telegram has verified is theirs
             contact = message.contact
             own = user is not None and contact.user_id == user.id
+            phone = contact.phone_number.strip()
+            phone = phone if phone.startswith("+") else f"+{phone}"  # Telegram: "8613800138000"
             return InboundEvent(
                 CHANNEL,
                 str(message.chat.id),
                 key,
-                text=contact.phone_number,
-                payload={"contact": {"phone": contact.phone_number, "own": own}},
+                text=phone,
+                payload={"contact": {"phone": phone, "own": own}},
                 locale=locale,
             )
         text = message.text or message.caption or ""
@@ -108,18 +118,33 @@ def keyboard(buttons: list[list[str]]) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
+def share_phone(label: str) -> ReplyKeyboardMarkup:
+    """A reply keyboard with one button that sends the merchant's own number (as a contact)."""
+    button = KeyboardButton(text=label, request_contact=True)
+    return ReplyKeyboardMarkup(keyboard=[[button]], resize_keyboard=True, one_time_keyboard=True)
+
+
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+
+
 @dataclass(frozen=True, slots=True)
 class Part:
     """One Telegram call a reply becomes."""
 
     text: str | None = None
-    markup: InlineKeyboardMarkup | None = None
+    markup: Markup | None = None
     document: tuple[str, bytes] | None = None  # file name, contents
+
+    @property
+    def has_buttons(self) -> bool:
+        return isinstance(self.markup, InlineKeyboardMarkup)
 
 
 def parts_of(payload: dict[str, Any]) -> list[Part]:
     texts = split_text(str(payload.get("text", "")))
-    markup = keyboard(payload.get("buttons") or [])
+    markup: Markup | None = keyboard(payload.get("buttons") or [])
+    if markup is None and payload.get("share_phone"):
+        markup = share_phone(str(payload["share_phone"]))
     parts = [Part(text=t) for t in texts[:-1]] + [Part(text=texts[-1], markup=markup)]
     for attachment in payload.get("attachments") or []:
         data = base64.b64decode(attachment["data"])

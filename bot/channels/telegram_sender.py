@@ -20,7 +20,7 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.types import BufferedInputFile, Message
+from aiogram.types import BufferedInputFile, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove
 
 from bot.channels.pacing import Pacer
 from bot.channels.telegram_messages import CHANNEL, Part, parts_of
@@ -38,6 +38,7 @@ class TelegramSender:
         self.runtime = runtime
         self.pacer = pacer
         self._busy: dict[str, asyncio.Task[None]] = {}  # chats being drained
+        self._reply_keyboards: set[str] = set()  # chats shown a reply keyboard (memory: a cache)
 
     async def run(self) -> None:
         """Deliver what the outbox holds for Telegram, as long as the channel runs."""
@@ -75,24 +76,60 @@ class TelegramSender:
     async def _deliver(self, chat: str, item: OutboxItem) -> dict[str, Any] | None:
         """Send one reply, however long it takes; what Telegram said of it (None: the chat
         cannot be reached)."""
+        parts = parts_of(item.payload)
+        if item.payload.get("in_place"):  # replaces the message whose button was tapped
+            target = self.runtime.store.last_keyboard(CHANNEL, chat)
+            if target is not None and len(parts) == 1 and parts[0].has_buttons:
+                edited = await self.call(
+                    chat, functools.partial(self._edit, chat, target, parts[0])
+                )
+                if edited is False:
+                    self._unreachable(chat)
+                    return None
+                if edited is not None:
+                    return {"sent_as": target}
+                # the message cannot be edited any more (too old, deleted): a new one
         sent_as: int | None = None
-        for part in parts_of(item.payload):
+        for part in parts:
             message = await self.call(chat, functools.partial(self._send, chat, part))
             if message is False:
-                self.runtime.store.mark_unreachable(CHANNEL, chat)
-                log.warning("telegram chat %s blocked the bot: marked unreachable", chat)
+                self._unreachable(chat)
                 return None
-            if (isinstance(message, Message) and part.markup is not None) or (
-                isinstance(message, Message) and sent_as is None
-            ):
+            if isinstance(message, Message) and (part.has_buttons or sent_as is None):
                 sent_as = message.message_id
         return {} if sent_as is None else {"sent_as": sent_as}
+
+    def _unreachable(self, chat: str) -> None:
+        self.runtime.store.mark_unreachable(CHANNEL, chat)
+        log.warning("telegram chat %s blocked the bot: marked unreachable", chat)
 
     async def _send(self, chat: str, part: Part) -> Any:
         if part.document is not None:
             name, data = part.document
             return await self.bot.send_document(int(chat), BufferedInputFile(data, name))
-        return await self.bot.send_message(int(chat), part.text or "", reply_markup=part.markup)
+        markup = part.markup
+        if isinstance(markup, ReplyKeyboardMarkup):
+            self._reply_keyboards.add(chat)
+        elif markup is None and chat in self._reply_keyboards:
+            # the "share my phone number" keyboard stays until told to go: the next plain message
+            markup = ReplyKeyboardRemove()
+        message = await self.bot.send_message(int(chat), part.text or "", reply_markup=markup)
+        if isinstance(markup, ReplyKeyboardRemove):
+            self._reply_keyboards.discard(chat)
+        return message
+
+    async def _edit(self, chat: str, message_id: int, part: Part) -> Any:
+        try:
+            return await self.bot.edit_message_text(
+                text=part.text or "",
+                chat_id=int(chat),
+                message_id=message_id,
+                reply_markup=part.markup,  # type: ignore[arg-type]
+            )
+        except TelegramBadRequest as exc:
+            if "not modified" in exc.message:  # sent already (a redelivery after a crash)
+                return True
+            raise
 
     async def call(self, chat: str, make: Any) -> Any:
         """A call to Telegram for ``chat``, paced and tried until it goes through. Returns its

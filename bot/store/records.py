@@ -37,6 +37,19 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
+def verification_of(row: Any) -> Verification:
+    """A verification table row (or None: no record) as a Verification."""
+    if row is None:
+        return Verification()
+    return Verification(
+        row.failures,
+        _aware(row.locked_until),
+        _aware(row.verified_until),
+        row.verified_for,
+        row.method,
+    )
+
+
 class Records:
     connection: Connection
     now: datetime
@@ -203,16 +216,7 @@ class Records:
                 {"merchant_id": merchant_id, "serial": serial, "updated_at": self.now},
             )
             query = query.with_for_update()
-        row = self.connection.execute(query).first()
-        if row is None:
-            return Verification()
-        return Verification(
-            row.failures,
-            _aware(row.locked_until),
-            _aware(row.verified_until),
-            row.verified_for,
-            row.method,
-        )
+        return verification_of(self.connection.execute(query).first())
 
     def set_verification(self, merchant_id: str, serial: str, record: Verification) -> None:
         """Replace the record in place (a row another transaction waits to lock stays the

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, delete, func, or_, select, update
 
 from bot.request_states import FINAL_STATES
 from bot.store.database import READ_ONLY
+from bot.store.records import Verification, verification_of
 from bot.store.tables import (
     CONVERSATION,
     DETAIL_CHECK,
@@ -273,6 +274,14 @@ class Store:
         )
         with self._read() as connection:
             return [(row[0], row[1]) for row in connection.execute(query).all()]
+
+    def verification_of(self, merchant_id: str, serial: str) -> Verification:
+        """How control of the terminal's phone was last proved, by whom, until when."""
+        query = select(VERIFICATION).where(
+            VERIFICATION.c.merchant_id == merchant_id, VERIFICATION.c.serial == serial
+        )
+        with self._read() as connection:
+            return verification_of(connection.execute(query).first())
 
     def requests(self) -> list[dict[str, Any]]:
         with self._read() as connection:

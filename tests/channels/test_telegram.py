@@ -76,7 +76,17 @@ async def said(server: BotAPIServer, count: int) -> None:
     await server.wait_for(lambda s: len(s.sent(USER)) >= count, timeout=10)
 
 
-async def test_the_whole_deregistration_by_buttons(
+def tap(server: BotAPIServer, prefix: str) -> None:
+    """Tap the button whose data starts with ``prefix`` on the latest message with buttons."""
+    for record in reversed(server.sent(USER)):
+        if record["reply_markup"] and "inline_keyboard" in record["reply_markup"]:
+            break
+    buttons = [b for row in record["reply_markup"]["inline_keyboard"] for b in row]
+    data = next(b["callback_data"] for b in buttons if b["callback_data"].startswith(prefix))
+    server.tap(USER, record["message_id"], data)
+
+
+async def test_the_whole_deregistration_by_buttons_and_a_shared_contact(
     tmp_path: Path, fast_api: BotAPIServer, channel: TelegramChannel
 ) -> None:
     actions = 0
@@ -89,31 +99,75 @@ async def test_the_whole_deregistration_by_buttons(
         await fast_api.wait_for(lambda s: len(s.sent(USER)) > before, timeout=10)
         await settled(channel, fast_api)
 
-    def tap(prefix: str) -> None:
-        record = fast_api.sent(USER)[-1]
-        for m in reversed(fast_api.sent(USER)):
-            if m["reply_markup"]:
-                record = m
-                break
-        buttons = [b for row in record["reply_markup"]["inline_keyboard"] for b in row]
-        data = next(b["callback_data"] for b in buttons if b["callback_data"].startswith(prefix))
-        fast_api.tap(USER, record["message_id"], data)
-
     await act(lambda: fast_api.send_text(USER, "/start"))
     assert fast_api.commands, "commands registered"
-    await act(lambda: tap("deregister"))
-    for answer in ("102100058120001", "LKL8A2301234", "13800138000"):
+    await act(lambda: tap(fast_api, "deregister"))
+    for answer in ("102100058120001", "LKL8A2301234"):
         await act(lambda a=answer: fast_api.send_text(USER, a))
-    await act(lambda: tap("yes"))
-    await act(lambda: fast_api.send_text(USER, CODE))
-    await act(lambda: tap("all"))  # every checklist item done, said once
-    await act(lambda: tap("switch_provider"))
-    await act(lambda: tap("yes"))
+    (share,) = fast_api.sent(USER)[-1]["reply_markup"]["keyboard"][0]
+    assert share["request_contact"] is True, "the phone question offers the merchant's number"
+    await act(lambda: fast_api.share_contact(USER, "8613800138000"))  # their own, no plus
+    await act(lambda: tap(fast_api, "yes"))
+    assert not any("验证码" in t and "6 位" in t for t in texts(fast_api)), "no code needed"
+    await act(lambda: tap(fast_api, "all"))  # every checklist item done, said once
+    await act(lambda: tap(fast_api, "switch_provider"))
+    await act(lambda: tap(fast_api, "yes"))
     await fast_api.wait_for(lambda s: any("SBX-2026-000100" in t for t in texts(s)), 10)
     assert all(answered for answered in fast_api.queries.values()), "every tap answered"
     tapped = [m for m in fast_api.sent(USER) if m.get("edits")]
     assert tapped and all(not m["reply_markup"] for m in tapped[:-1])
     assert actions <= 10, f"{actions} taps and messages from /start to the ticket"
+    verified = channel.app.store.verification_of("102100058120001", "LKL8A2301234")
+    assert verified.method == "telegram_contact" and verified.verified_for == f"telegram:{USER}"
+    assert channel.app.store.requests()[0]["ticket"] == "SBX-2026-000100"
+
+
+async def test_a_contact_of_someone_else_still_needs_the_code(
+    fast_api: BotAPIServer, channel: TelegramChannel
+) -> None:
+    for text in ("/deregister", "102100058120001", "LKL8A2301234"):
+        fast_api.send_text(USER, text)
+        await settled(channel, fast_api)
+    fast_api.share_contact(USER, "+8613800138000", contact_user_id=USER + 1)  # a colleague's
+    await settled(channel, fast_api)
+    tap(fast_api, "yes")
+    await settled(channel, fast_api)
+    assert "6 位验证码" in texts(fast_api)[-1]
+    # the "share my phone" keyboard went away with the next plain message
+    removed = [c for c in fast_api.calls if "remove_keyboard" in str(c.params.get("reply_markup"))]
+    assert removed, "the reply keyboard is removed once the phone is answered"
+    fast_api.send_text(USER, CODE)
+    await settled(channel, fast_api)
+    verified = channel.app.store.verification_of("102100058120001", "LKL8A2301234")
+    assert verified.method == "otp"
+
+
+async def test_the_checklist_is_one_message_ticked_in_place(
+    fast_api: BotAPIServer, channel: TelegramChannel
+) -> None:
+    for text in ("/deregister", "102100058120001", "LKL8A2301234", "13800138000"):
+        fast_api.send_text(USER, text)
+        await settled(channel, fast_api)
+    tap(fast_api, "yes")
+    await settled(channel, fast_api)
+    fast_api.send_text(USER, CODE)
+    await settled(channel, fast_api)
+    board = fast_api.sent(USER)[-1]
+    count = len(fast_api.sent(USER))
+    tap(fast_api, "tick:backup_daily")
+    await settled(channel, fast_api)
+    tap(fast_api, "tick:unbind")
+    await settled(channel, fast_api)
+    assert len(fast_api.sent(USER)) == count, "ticks edit the list, they send nothing new"
+    edited = fast_api.sent(USER)[-1]
+    assert edited["message_id"] == board["message_id"] and edited["edits"] == 2
+    assert "✅ 备份日结报表" in edited["text"] and "⬜ 备份交易记录" in edited["text"]
+    labels = [b["text"] for row in edited["reply_markup"]["inline_keyboard"] for b in row]
+    assert "✅ 解绑终端（解除与门店、结算账户的绑定）" in labels
+    assert all(fast_api.queries.values()), "every tap answered"
+    tap(fast_api, "next")  # on to the four left unticked
+    await settled(channel, fast_api)
+    assert "第 1/4 项：备份交易记录" in texts(fast_api)[-1]
 
 
 async def test_an_update_delivered_twice_is_handled_once(
