@@ -14,7 +14,7 @@ from bot.engine.state import ConversationState
 from bot.errors import ProviderUnavailable
 from bot.providers.base import Filing, RequestStatus
 from bot.settings import PROJECT
-from bot.store.repository import EFFECT_LEASE
+from bot.store.claims import EFFECT_LEASE
 from bot.store.tables import CONVERSATION
 from tests.chat import CODE, Bot, Client
 

@@ -2,7 +2,9 @@
 paced to Telegram's limits (``Pacer``); a 429 holds that chat for its ``retry_after``; network
 errors and 5xx are tried again with backoff, the reply staying in the outbox until it is sent
 (across a restart too); a 403 (the merchant blocked the bot) marks the conversation
-unreachable, without a retry loop. Each reply is marked delivered with its Telegram message id."""
+unreachable, without a retry loop. Each reply is marked delivered with its Telegram message id.
+A chat's replies are claimed before they are sent (``Claims``): several processes share the
+outbox, and each chat is sent to by one of them at a time, in order."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import time
 from typing import Any
 
 from aiogram import Bot
@@ -29,6 +32,7 @@ from bot.store.transaction import OutboxItem
 
 log = logging.getLogger("posbot.telegram")
 POLL_SECONDS = 1.0  # the outbox is read this often even without a notification
+RENEW_EVERY = 5.0  # seconds between renewals of the leases on the chats being sent to
 MAX_BACKOFF = 30.0
 
 
@@ -39,32 +43,50 @@ class TelegramSender:
         self.pacer = pacer
         self._busy: dict[str, asyncio.Task[None]] = {}  # chats being drained
         self._reply_keyboards: set[str] = set()  # chats shown a reply keyboard (memory: a cache)
+        self._claimed: dict[str, list[int]] = {}  # chat → outbox ids claimed and not yet sent
 
     async def run(self) -> None:
-        """Deliver what the outbox holds for Telegram, as long as the channel runs."""
+        """Deliver what the outbox holds for Telegram, as long as the channel runs: the chats
+        nobody else is sending to are claimed (a lease, renewed while sending), so several
+        processes can share the outbox; what is left unsent at the stop is given back."""
+        renewed = time.monotonic()
         try:
             while True:
                 self.drain_once()
                 await self.runtime.notifier.wait(CHANNEL, POLL_SECONDS)
+                if time.monotonic() - renewed > RENEW_EVERY:
+                    self.runtime.store.renew_claims(self._in_flight())
+                    renewed = time.monotonic()
         finally:
             for task in self._busy.values():
                 task.cancel()
             for task in list(self._busy.values()):
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            self.runtime.store.release_claims(self._in_flight())
+            self._claimed.clear()
 
     def drain_once(self) -> None:
         by_chat: dict[str, list[OutboxItem]] = {}
-        for item in self.runtime.outgoing(CHANNEL, limit=1000):
+        for item in self.runtime.store.claim_messages(CHANNEL):
             by_chat.setdefault(item.user_id, []).append(item)
         for chat, items in by_chat.items():
-            if chat not in self._busy:
-                task = asyncio.create_task(self._drain(chat, items))
-                self._busy[chat] = task
-                task.add_done_callback(functools.partial(self._done, chat))
+            if chat in self._busy:  # ours already (a lease that ran out): sent by that task
+                self.runtime.store.release_claims([item.id for item in items])
+                continue
+            self._claimed[chat] = [item.id for item in items]
+            task = asyncio.create_task(self._drain(chat, items))
+            self._busy[chat] = task
+            task.add_done_callback(functools.partial(self._done, chat))
+
+    def _in_flight(self) -> list[int]:
+        return [outbox_id for ids in self._claimed.values() for outbox_id in ids]
 
     def _done(self, chat: str, _task: asyncio.Task[None]) -> None:
         self._busy.pop(chat, None)
+        left = self._claimed.pop(chat, [])
+        if left:  # stopped short (unreachable, or the channel stops): nobody holds them now
+            self.runtime.store.release_claims(left)
 
     async def _drain(self, chat: str, items: list[OutboxItem]) -> None:
         for item in items:
@@ -72,6 +94,7 @@ class TelegramSender:
             if receipt is None:  # unreachable: the rest was set aside with it
                 return
             self.runtime.store.mark_sent([(item.id, receipt)])
+            self._claimed[chat].remove(item.id)
 
     async def _deliver(self, chat: str, item: OutboxItem) -> dict[str, Any] | None:
         """Send one reply, however long it takes; what Telegram said of it (None: the chat

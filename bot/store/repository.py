@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, or_, select, update
+from sqlalchemy import Connection, Engine, delete, func, select, update
 
 from bot.request_states import FINAL_STATES
+from bot.store.claims import Claims
 from bot.store.database import READ_ONLY
 from bot.store.records import Verification, verification_of
 from bot.store.tables import (
@@ -33,9 +34,6 @@ from bot.store.transaction import OutboxItem, Tx
 from bot.validation.masking import mask_merchant_id, mask_serial
 
 Clock = Callable[[], datetime]
-# an effect taken on by a process is its own for this long; after that (the process crashed or
-# hangs) another may take it on. Longer than any provider call with its retries.
-EFFECT_LEASE = timedelta(seconds=60)
 
 
 def utcnow() -> datetime:
@@ -53,7 +51,7 @@ class OpenRequest:
     changes: int  # statuses it has had: tells a change apart from the same change seen again
 
 
-class Store:
+class Store(Claims):
     def __init__(self, engine: Engine, clock: Clock = utcnow) -> None:
         self.engine = engine
         self.clock = clock
@@ -98,44 +96,6 @@ class Store:
             OutboxItem(r.id, r.conversation_id, r.kind, r.channel, r.user_id, json.loads(r.payload))
             for r in rows
         ]
-
-    def claim_due_effects(self, limit: int = 20) -> list[OutboxItem]:
-        """Take on effects that are due and that nobody runs: never claimed (a retry whose
-        time has come), or claimed by a process whose lease ran out (it crashed). Claimed in
-        one transaction, so two processes never take the same effect."""
-        with self.transaction() as tx:
-            query = (
-                select(OUTBOX)
-                .where(
-                    OUTBOX.c.kind == "effect",
-                    OUTBOX.c.done_at.is_(None),
-                    or_(
-                        OUTBOX.c.claimed_at.is_(None),
-                        OUTBOX.c.claimed_at < tx.now - EFFECT_LEASE,
-                    ),
-                )
-                .order_by(OUTBOX.c.id)
-            )
-            if tx.connection.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            due = []
-            for r in tx.connection.execute(query).all():
-                payload = json.loads(r.payload)
-                not_before = payload.get("not_before")
-                if not_before and datetime.fromisoformat(not_before) > tx.now:
-                    continue
-                due.append(
-                    OutboxItem(r.id, r.conversation_id, r.kind, r.channel, r.user_id, payload)
-                )
-                if len(due) == limit:
-                    break
-            if due:
-                tx.connection.execute(
-                    update(OUTBOX)
-                    .where(OUTBOX.c.id.in_([item.id for item in due]))
-                    .values(claimed_at=tx.now, attempts=OUTBOX.c.attempts + 1)
-                )
-            return due
 
     def last_message(self, channel: str, user_id: str) -> OutboxItem | None:
         """The latest reply to that user, delivered or not."""

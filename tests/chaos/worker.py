@@ -85,6 +85,8 @@ def answer(payload: dict[str, Any] | None, terminal: Any) -> tuple[str, str] | N
         return ("text", CODE)
     if keys & {"confirm.details", "summary"}:
         return tap("yes@")
+    if "checklist.intro" in keys:  # the list: on to the items one by one
+        return tap("next@")
     if "checklist.item" in keys:
         return tap("done@")
     if "reason.prompt" in keys or "code.expired" in keys:
