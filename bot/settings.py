@@ -23,7 +23,9 @@ WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram accepts as
 HOST = re.compile(r"[A-Za-z0-9._-]{1,253}|[0-9A-Fa-f:.]{2,45}")  # a name, IPv4 or IPv6
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 NEEDED = "needed"  # an error type: a setting another one needs (unsetting it does not help)
-SECRETS = frozenset({"database_url", "telegram_token", "telegram_webhook_secret"})  # never echoed
+SECRETS = frozenset(
+    {"database_url", "telegram_token", "telegram_webhook_secret", "secret_key"}
+)  # never echoed
 
 
 class Settings(BaseSettings):
@@ -86,6 +88,11 @@ class Settings(BaseSettings):
         description="1 to 256 of A-Z a-z 0-9 _ - (needed with POSBOT_TELEGRAM_WEBHOOK_URL)",
     )
     telegram_runtime: Literal["aiogram"] = Field(default="aiogram", description="aiogram")
+    # signs the web chat's cookie and the console's sessions; made and kept in the file if unset
+    secret_key: SecretStr | None = Field(
+        default=None, min_length=16, description="a random string of 16 characters or more"
+    )
+    secret_key_file: Path = Path("var/secret_key")
 
     @field_validator("http_host")
     @classmethod
