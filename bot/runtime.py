@@ -34,6 +34,7 @@ class Delivery:
 
     messages: list[OutboxItem] = field(default_factory=list)
     seconds: float = 0.0
+    refused: str | None = None  # an agent's action that could not be applied, and why
 
     def add(self, other: Delivery) -> None:
         self.messages += other.messages
@@ -97,7 +98,7 @@ class Runtime:
                 )
                 handled, seconds = self.service.set_aside(event), 0.0
                 break
-        delivery = Delivery(list(handled.messages), seconds)
+        delivery = Delivery(list(handled.messages), seconds, handled.refused)
         if handled.messages:
             self.notifier.notify(event.channel)
         for effect in handled.effects:
