@@ -31,6 +31,8 @@ flows_app = typer.Typer(help="Flow files.")
 db_app = typer.Typer(help="The database.")
 app.add_typer(flows_app, name="flows")
 app.add_typer(db_app, name="db")
+agents_app = typer.Typer(help="Console agents.")
+app.add_typer(agents_app, name="agents")
 console = Console(highlight=False, soft_wrap=True)
 
 
@@ -170,6 +172,29 @@ def send(
         finally:
             built.store.engine.dispose()
     typer.echo(f"queued message {queued} to {channel} user {user}")
+
+
+@agents_app.command("add")
+def agents_add(
+    name: Annotated[str, typer.Argument(help="the agent's login name")],
+    role: Annotated[str, typer.Option(help="agent or admin")] = "agent",
+) -> None:
+    """Add a console agent, or give an existing one a new password; prints the password once."""
+    from bot.console.auth import ROLES, hash_password, new_password
+
+    with operator_errors():
+        if role not in ROLES:
+            raise PosbotError(f"--role must be one of {', '.join(ROLES)}")
+        built = build(Settings())
+        try:
+            password = new_password()
+            if built.store.agent_named(name) is None:
+                built.store.add_agent(name, role, hash_password(password))
+            else:
+                built.store.set_password(name, hash_password(password))
+        finally:
+            built.store.engine.dispose()
+    typer.echo(f"agent {name} ({role}): one-time password {password}")
 
 
 @flows_app.command("check")

@@ -1,4 +1,4 @@
-"""The one ASGI app of ``posbot run``: health, and every channel's routes (webhooks).
+"""The one ASGI app of ``posbot run``: health, the agent console, and every channel's routes.
 
 ``GET /healthz`` answers 200 when the database answers a cheap read, with the channels that run
 and posbot's version; 503 when the database does not (a load balancer then looks elsewhere)."""
@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from bot import __version__
 from bot.bootstrap import App
 from bot.channels.base import Channel
+from bot.console.mount import mount_console
 
 log = logging.getLogger("posbot.http")
 
@@ -43,6 +44,7 @@ def make_http(app: App, channels: Sequence[Channel]) -> FastAPI:
             return JSONResponse(body, status_code=503)
         return JSONResponse(body)
 
+    mount_console(http, app)
     for channel in channels:
         channel.mount(http)
     return http

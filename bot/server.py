@@ -27,6 +27,7 @@ import uvicorn
 
 from bot.bootstrap import App, build
 from bot.channels.base import Channel
+from bot.console.auth import ensure_admin
 from bot.errors import ConfigError, PosbotError
 from bot.http import make_http
 from bot.logs import FORMAT, Redacting
@@ -189,6 +190,10 @@ async def _serve(app: App, sock: socket.socket, say: Callable[[str], None]) -> N
             host, port = sock.getsockname()[:2]
             shown = f"[{host}]" if ":" in host else host
             say(f"posbot run: http://{shown}:{port}/healthz")
+            say(f"posbot run: console http://{shown}:{port}/console")
+            password = ensure_admin(app.store)
+            if password is not None:  # the first start: shown once, only its hash is kept
+                say(f"posbot run: console admin 'admin', one-time password: {password}")
             for channel in channels:
                 say(f"posbot run: {channel.describe()}")
             await server.serve(sockets=[sock])

@@ -157,10 +157,11 @@ class ConversationService:
             )
         return Handled(False, queued)
 
-    def send(self, channel: str, user_id: str, text: str) -> int:
+    def send(self, channel: str, user_id: str, text: str, *, key: str = "operator.message") -> int:
         """An operator's message to a merchant, through the outbox like every reply (whoever
         delivers ``channel`` sends it on its own schedule), and kept in the transcript; in one
-        transaction. Only to someone who wrote first. Returns the outbox id."""
+        transaction. Only to someone who wrote first. ``key`` says who wrote it (an operator, an
+        agent). Returns the outbox id."""
         if not text.strip():
             raise PosbotError("nothing to send: the message is empty")
         with self.store.transaction() as tx:
@@ -173,7 +174,7 @@ class ConversationService:
                 conversation_id,
                 channel,
                 user_id,
-                [("message", {"text": text, "keys": ["operator.message"]})],
+                [("message", {"text": text, "keys": [key]})],
             )
         return queued.id
 

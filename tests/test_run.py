@@ -302,11 +302,11 @@ async def test_serve_mounts_starts_and_stops_channels_in_order(
         signal.raise_signal(signal.SIGTERM)  # uvicorn's handler: a graceful exit
         await asyncio.wait_for(running, STOP_SECONDS)
     assert calls == ["mount", "start", "stop"]
-    assert said == [
-        f"posbot run: http://127.0.0.1:{port}/healthz",
-        "posbot run: fake: a channel for tests",
-        "posbot run: stopped",
-    ]
+    health, console, admin, *rest = said
+    assert health == f"posbot run: http://127.0.0.1:{port}/healthz"
+    assert console == f"posbot run: console http://127.0.0.1:{port}/console"
+    assert admin.startswith("posbot run: console admin 'admin', one-time password: ")
+    assert rest == ["posbot run: fake: a channel for tests", "posbot run: stopped"]
 
 
 class FlakyRuntime:
