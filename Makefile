@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run serve test lint typecheck pytest bench install clean
+.PHONY: run serve test lint typecheck pytest bench install browser clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,16 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+# the browser tests drive Debian's Chromium (never a browser download); installed when missing
+# and run as root, as on a fresh machine — elsewhere those tests say why they are skipped
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+	      chromium chromium-driver fonts-wqy-zenhei; \
+	  else echo "chromium is missing: the browser tests will be skipped"; fi; }
+
+pytest: $(STAMP) browser
 	$(BIN)/pytest
 
 test: lint typecheck pytest
