@@ -88,6 +88,11 @@ class Settings(BaseSettings):
         description="1 to 256 of A-Z a-z 0-9 _ - (needed with POSBOT_TELEGRAM_WEBHOOK_URL)",
     )
     telegram_runtime: Literal["aiogram"] = Field(default="aiogram", description="aiogram")
+    # a Telegram group (its chat id, e.g. -1001234567890) told of every conversation that starts
+    # waiting for a person
+    telegram_agent_chat: int | None = Field(
+        default=None, description="a Telegram chat id, e.g. -1001234567890"
+    )
     # signs the web chat's cookie and the console's sessions; made and kept in the file if unset
     secret_key: SecretStr | None = Field(
         default=None, min_length=16, description="a random string of 16 characters or more"

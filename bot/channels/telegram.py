@@ -30,6 +30,7 @@ from aiogram.types import BotCommand, CallbackQuery, Message, Update
 from fastapi import FastAPI, Request, Response
 
 from bot.bootstrap import App
+from bot.channels.agent_chat import announce_waiting
 from bot.channels.base import Channel
 from bot.channels.pacing import Pacer
 from bot.channels.telegram_messages import CHANNEL, event_of, label_of
@@ -87,6 +88,21 @@ class TelegramChannel(Channel):
             await self.bot.delete_webhook(drop_pending_updates=False)
             self._tasks.append(asyncio.create_task(self.poll()))
         self._tasks.append(asyncio.create_task(self.sender.run()))
+        agent_chat = getattr(self.settings, "telegram_agent_chat", None)
+        if agent_chat is not None:
+            self._tasks.append(asyncio.create_task(self._announce(int(agent_chat))))
+
+    async def _announce(self, chat: int) -> None:
+        """New waiting conversations, told to the agents' group."""
+        settings = self.settings
+        console = f"http://{settings.http_host}:{settings.http_port}/console"
+
+        async def send(text: str) -> object:
+            return await self.sender.call(str(chat), lambda: self.bot.send_message(chat, text))
+
+        await announce_waiting(
+            self.app.store, self.app.engine.catalog, settings.default_locale, console, send
+        )
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -198,6 +198,24 @@ class People:
         with self._read() as connection:
             return [dict(r._mapping) for r in connection.execute(query.limit(200)).all()]
 
+    def claim_announcements(self: _Stored, limit: int = 20) -> list[dict[str, Any]]:
+        """Hand-offs nobody has announced to the agents' group yet, taken in one transaction so
+        that two processes never announce the same one."""
+        with self.transaction() as tx:
+            rows = tx.connection.execute(
+                select(HANDOFF.c.id, HANDOFF.c.conversation_id, HANDOFF.c.reason)
+                .where(HANDOFF.c.announced_at.is_(None), HANDOFF.c.closed_at.is_(None))
+                .order_by(HANDOFF.c.id)
+                .limit(limit)
+            ).all()
+            if rows:
+                tx.connection.execute(
+                    update(HANDOFF)
+                    .where(HANDOFF.c.id.in_([r.id for r in rows]))
+                    .values(announced_at=tx.now)
+                )
+            return [dict(r._mapping) for r in rows]
+
     def inbox_mark(self: _Stored) -> tuple[Any, ...]:
         """Changes whenever the inbox would: for live pages to know when to refresh."""
         with self._read() as connection:

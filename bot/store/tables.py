@@ -175,6 +175,7 @@ class Handoff(SQLModel, table=True):
     closed_at: datetime | None = Field(default=None, index=True)
     closed_by: str | None = Field(default=None, max_length=64)
     rating: int | None = None
+    announced_at: datetime | None = None  # told to the agents' Telegram group
 
 
 class Note(SQLModel, table=True):

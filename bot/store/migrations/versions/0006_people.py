@@ -95,6 +95,7 @@ def upgrade() -> None:
         sa.Column("closed_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("closed_by", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("rating", sa.Integer(), nullable=True),
+        sa.Column("announced_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["conversation_id"],
             ["conversation.id"],
