@@ -44,6 +44,7 @@ def test_card(raw: str, redacted: str) -> None:
         "4111 1111 1111 1112",  # Luhn-invalid
         "13800138000",
         "+86 138 0013 8000",
+        "+8613800138002",  # Luhn-valid, but a phone as Telegram shares it: "+" then digits
         "1" * 25,  # too long for a card
         "4111 11 11 1111 1111",  # not card-like grouping
     ],
