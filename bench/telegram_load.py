@@ -302,6 +302,9 @@ async def measure_telegram(
         if profiler:
             print(f"  posbot's top costs ({mode}):")
             print_profile(profiler)
+            dump = os.environ.get("POSBOT_BENCH_DUMP")
+            if dump:  # for pstats: who calls what
+                profiler.dump_stats(dump)
     return result
 
 

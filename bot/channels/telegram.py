@@ -33,7 +33,7 @@ from bot.bootstrap import App
 from bot.channels.agent_chat import announce_waiting
 from bot.channels.base import Channel
 from bot.channels.pacing import Pacer
-from bot.channels.telegram_messages import CHANNEL, event_of, label_of
+from bot.channels.telegram_messages import CHANNEL, event_of, keep_response_models, label_of
 from bot.channels.telegram_sender import TelegramSender
 from bot.i18n import resolve_locale
 from bot.settings import Settings
@@ -55,6 +55,7 @@ class TelegramChannel(Channel):
 
     def __init__(self, settings: Settings, app: App, *, pacer: Pacer | None = None) -> None:
         self.settings, self.app = settings, app
+        keep_response_models()
         root = settings.telegram_api_base
         session = AiohttpSession(api=TelegramAPIServer.from_base(str(root))) if root else None
         self.bot = Bot(_plain(settings.telegram_token), session=session)
@@ -181,7 +182,7 @@ class TelegramChannel(Channel):
             return
         query = update.callback_query
         if query is not None and query.message is not None:
-            latest = self.app.store.last_keyboard(CHANNEL, event.user_id)
+            latest = self.sender.latest_keyboard(event.user_id)
             if latest is not None and latest != query.message.message_id:
                 locale = resolve_locale(event.locale, self.app.engine.catalog.locales, "zh_CN")
                 notice = self.app.engine.catalog.render(locale, "telegram.stale_button", {})
