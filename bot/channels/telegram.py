@@ -66,6 +66,7 @@ class TelegramChannel(Channel):
         self.router = self._router()
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._tasks: list[asyncio.Task[None]] = []
+        self._working: set[asyncio.Task[None]] = set()  # updates past their commit, still going
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -106,9 +107,10 @@ class TelegramChannel(Channel):
         )
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        running = [*self._tasks, *self._working]
+        for task in running:
             task.cancel()
-        for task in self._tasks:
+        for task in running:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
@@ -144,22 +146,42 @@ class TelegramChannel(Channel):
                 offset = await self.handle_batch(updates)
 
     async def handle_batch(self, updates: list[Update]) -> int:
-        """Handle a batch (each chat in order, chats at once); the offset to confirm: past
-        every update, or up to the first that failed (it and later ones come again)."""
+        """Handle a batch, each chat in order, chats at once; the offset to confirm, as soon as
+        every update's event is committed: past every update, or up to the first that failed
+        (it and the later ones come again). What the updates lead to after their commit —
+        provider calls, taps answered — goes on meanwhile, each chat still in order, so one
+        slow provider call does not hold back the next getUpdates."""
         by_chat: dict[str, list[Update]] = defaultdict(list)
         for update in updates:
             by_chat[_chat_of(update)].append(update)
+        loop = asyncio.get_running_loop()
+        committed: dict[int, asyncio.Future[bool]] = {
+            u.update_id: loop.create_future() for u in updates
+        }
 
-        async def chat_in_order(chat_updates: list[Update]) -> int | None:
-            for update in chat_updates:
-                try:
-                    await self.handle(update)
-                except Exception:
-                    log.exception("update %s not handled; it will come again", update.update_id)
-                    return update.update_id
-            return None
+        async def chat_in_order(chat: str, chat_updates: list[Update]) -> None:
+            async with self._locks[chat]:
+                for n, update in enumerate(chat_updates):
+                    done = committed[update.update_id]
+                    try:
+                        await self.handle(update, committed=done)
+                    except Exception:
+                        if done.done():  # committed: what failed after it is retried in time
+                            log.exception("update %s: after its commit", update.update_id)
+                            continue
+                        log.exception("update %s not handled; it will come again", update.update_id)
+                        for later in chat_updates[n:]:
+                            committed[later.update_id].set_result(False)
+                        return
+                    if not done.done():  # nothing to commit (a stale tap, an ignored update)
+                        done.set_result(True)
 
-        failed = [f for f in await asyncio.gather(*map(chat_in_order, by_chat.values())) if f]
+        for chat, chat_updates in by_chat.items():
+            task = asyncio.create_task(chat_in_order(chat, chat_updates))
+            self._working.add(task)
+            task.add_done_callback(self._working.discard)
+        await asyncio.gather(*committed.values())
+        failed = [update_id for update_id, done in committed.items() if not done.result()]
         return min(failed) if failed else max(u.update_id for u in updates) + 1
 
     async def webhook(self, request: Request) -> Response:
@@ -175,8 +197,11 @@ class TelegramChannel(Channel):
             await self.handle(update)
         return Response(status_code=200)
 
-    async def handle(self, update: Update) -> None:
-        """One update: its event committed (and its effects run), then the tap answered."""
+    async def handle(
+        self, update: Update, *, committed: asyncio.Future[bool] | None = None
+    ) -> None:
+        """One update: its event committed (``committed`` resolved then) and its effects run,
+        then the tap answered."""
         event = event_of(update, self.bot_id)
         if event is None:
             return
@@ -188,7 +213,8 @@ class TelegramChannel(Channel):
                 notice = self.app.engine.catalog.render(locale, "telegram.stale_button", {})
                 await self._quietly(self.bot.answer_callback_query(query.id, text=notice))
                 return
-        delivery = await self._typing_while(event.user_id, self.app.runtime.receive(event))
+        receiving = self.app.runtime.receive(event, committed=committed)
+        delivery = await self._typing_while(event.user_id, receiving)
         if query is not None and isinstance(query.message, Message):
             await self._quietly(self.bot.answer_callback_query(query.id))
             if not any(m.payload.get("in_place") for m in delivery.messages):
