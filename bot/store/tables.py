@@ -129,6 +129,17 @@ class InboundFailure(SQLModel, table=True):
     set_aside_at: datetime | None = None
 
 
+class AccessToken(SQLModel, table=True):
+    """A platform's API access token (WeChat's lasts two hours and fetching a new one ends the
+    old one soon after): kept here so every process shares one instead of each taking its own."""
+
+    platform: str = Field(primary_key=True, max_length=32)
+    account: str = Field(primary_key=True, max_length=64)  # the AppID
+    token: str = Field(max_length=1024)
+    expires_at: datetime
+    updated_at: datetime
+
+
 # the Core tables behind the models, for the repository's statements
 CONVERSATION: Table = SQLModel.metadata.tables["conversation"]
 TRANSCRIPT: Table = SQLModel.metadata.tables["transcript"]
@@ -140,3 +151,4 @@ FLOW_VERSION: Table = SQLModel.metadata.tables["flowversion"]
 VERIFICATION: Table = SQLModel.metadata.tables["verification"]
 DETAIL_CHECK: Table = SQLModel.metadata.tables["detailcheck"]
 INBOUND_FAILURE: Table = SQLModel.metadata.tables["inboundfailure"]
+ACCESS_TOKEN: Table = SQLModel.metadata.tables["accesstoken"]
