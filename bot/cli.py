@@ -29,6 +29,8 @@ app = typer.Typer(
 )
 flows_app = typer.Typer(help="Flow files.")
 db_app = typer.Typer(help="The database.")
+wechat_app = typer.Typer(help="The WeChat Official Account (公众号).")
+app.add_typer(wechat_app, name="wechat")
 app.add_typer(flows_app, name="flows")
 app.add_typer(db_app, name="db")
 agents_app = typer.Typer(help="Console agents.")
@@ -195,6 +197,38 @@ def agents_add(
         finally:
             built.store.engine.dispose()
     typer.echo(f"agent {name} ({role}): one-time password {password}")
+
+
+@wechat_app.command("menu")
+def wechat_menu() -> None:
+    """Create the account's menu (注销 / 停机 / 进度 / 人工), named from the default locale."""
+    from bot.channels.wechat_api import WeChatApi
+    from bot.channels.wechat_text import menu_of
+    from bot.errors import PlatformError
+    from bot.store.tokens import AccessTokens
+
+    with operator_errors():
+        settings = Settings()
+        if not (settings.wechat_on and settings.wechat_appid and settings.wechat_secret):
+            raise ConfigError(
+                "is not set", setting="POSBOT_WECHAT_TOKEN", hint="set the WeChat settings first"
+            )
+        built = build(settings)
+        try:
+            menu = menu_of(built.engine.catalog, settings.default_locale)
+            api = WeChatApi(
+                settings.wechat_appid,
+                settings.wechat_secret.get_secret_value(),
+                settings.wechat_api_base,
+                AccessTokens(built.store, "wechat"),
+            )
+            try:
+                asyncio.run(api.create_menu(menu))
+            except PlatformError as exc:
+                raise ConfigError(f"WeChat refused the menu: {exc}") from exc
+        finally:
+            built.store.engine.dispose()
+    typer.echo("menu created: " + " / ".join(b["name"] for b in menu["button"]))
 
 
 @flows_app.command("check")

@@ -53,6 +53,16 @@ def channels_for(settings: Settings, app: App) -> list[Channel]:
                 hint="install posbot with its dependencies (aiogram), or unset it",
             ) from exc
         channels.append(TelegramChannel(settings, app))
+    if settings.wechat_on:
+        try:
+            from bot.channels.wechat import WeChatChannel
+        except ImportError as exc:
+            raise ConfigError(
+                f"the WeChat channel cannot load ({exc})",
+                setting="POSBOT_WECHAT_TOKEN",
+                hint="install posbot with its dependencies (wechatpy[cryptography]), or unset it",
+            ) from exc
+        channels.append(WeChatChannel(settings, app))
     return channels
 
 
@@ -134,7 +144,13 @@ class Hiding(logging.Filter):
 def secrets_of(settings: Settings) -> list[str]:
     return [
         s.get_secret_value()
-        for s in (settings.telegram_token, settings.telegram_webhook_secret)
+        for s in (
+            settings.telegram_token,
+            settings.telegram_webhook_secret,
+            settings.wechat_token,
+            settings.wechat_secret,
+            settings.wechat_aes_key,
+        )
         if s is not None
     ]
 

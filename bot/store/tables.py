@@ -208,6 +208,17 @@ class Audit(SQLModel, table=True):
     created_at: datetime = Field(index=True)
 
 
+class AccessToken(SQLModel, table=True):
+    """A platform's API access token (WeChat's lasts two hours and fetching a new one ends the
+    old one soon after): kept here so every process shares one instead of each taking its own."""
+
+    platform: str = Field(primary_key=True, max_length=32)
+    account: str = Field(primary_key=True, max_length=64)  # the AppID
+    token: str = Field(max_length=1024)
+    expires_at: datetime
+    updated_at: datetime
+
+
 # the Core tables behind the models, for the repository's statements
 CONVERSATION: Table = SQLModel.metadata.tables["conversation"]
 TRANSCRIPT: Table = SQLModel.metadata.tables["transcript"]
@@ -226,3 +237,4 @@ HANDOFF: Table = SQLModel.metadata.tables["handoff"]
 NOTE: Table = SQLModel.metadata.tables["note"]
 CANNED_REPLY: Table = SQLModel.metadata.tables["cannedreply"]
 AUDIT: Table = SQLModel.metadata.tables["audit"]
+ACCESS_TOKEN: Table = SQLModel.metadata.tables["accesstoken"]
