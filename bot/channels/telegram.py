@@ -43,6 +43,7 @@ log = logging.getLogger("posbot.telegram")
 COMMANDS = ("start", "deregister", "suspend", "status", "agent", "cancel", "help", "lang")
 POLL_TIMEOUT = 25  # seconds a getUpdates waits for news
 ALLOWED = ["message", "callback_query"]
+WEBHOOK_CONNECTIONS = 100  # Telegram's most: each POST is answered only once committed
 TYPING_AFTER, TYPING_EVERY = 1.0, 4.5  # seconds: Telegram shows "typing…" for about five
 
 
@@ -84,7 +85,10 @@ class TelegramChannel(Channel):
         await self._register_commands()
         if self.webhook_url:
             await self.bot.set_webhook(
-                self.webhook_url, secret_token=self.webhook_secret or None, allowed_updates=ALLOWED
+                self.webhook_url,
+                secret_token=self.webhook_secret or None,
+                allowed_updates=ALLOWED,
+                max_connections=WEBHOOK_CONNECTIONS,
             )
         else:
             await self.bot.delete_webhook(drop_pending_updates=False)

@@ -94,6 +94,8 @@ class TelegramSender:
         left = self._claimed.pop(chat, [])
         if left:  # stopped short (unreachable, or the channel stops): nobody holds them now
             self.runtime.store.release_claims(left)
+        if not _task.cancelled():  # replies committed meanwhile for this chat: at once
+            self.runtime.notifier.notify(CHANNEL)
 
     async def _drain(self, chat: str, items: list[OutboxItem]) -> None:
         for item in items:
