@@ -69,7 +69,15 @@ def history(store: Store, visitor: str) -> list[dict[str, Any]]:
         nth = nth + 1 if sent.created_at == moment else 0
         moment = sent.created_at
         order.append(((sent.created_at, nth, 1), reply_view(sent)))
-    return [view for _, view in sorted(order, key=lambda pair: pair[0])]
+    views = [view for _, view in sorted(order, key=lambda pair: pair[0])]
+    if views and views[0] == {**views[0], "kind": "typed", "text": "/start"}:
+        del views[0]  # what the page sent for a new visitor, not what the merchant typed
+    # a tap answered in place (a tick on the checklist) shows as the ticked list, as it did live
+    return [
+        view
+        for view, after in zip(views, [*views[1:], None], strict=False)
+        if not (view["kind"] == "typed" and after is not None and after.get("in_place"))
+    ]
 
 
 def attachment(sent: Sent, index: int) -> tuple[str, str, bytes] | None:
