@@ -189,6 +189,7 @@ async def test_the_page_is_in_the_browsers_language_and_switches(tmp_path: Path)
         again = await visitor.client.get("/")  # the page follows the conversation's language
         assert 'lang="zh-CN"' in again.text and 'data-lang="en"' in again.text
         assert "system.lang_changed" in visitor.said_keys()
+        assert "/lang zh" not in [i["text"] for i in await visitor.history()]  # a control
         static = await visitor.client.get("/chat/static/chat.js")
         assert static.status_code == 200 and "EventSource" in static.text
 

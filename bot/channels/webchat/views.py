@@ -16,6 +16,7 @@ from bot.store.repository import Store
 CHANNEL = "web"
 HISTORY = 200  # replies a reload shows again (and the lines typed meanwhile)
 BY_A_PERSON = ("agent.reply", "operator.message")  # message keys of what a person wrote
+SWITCHES = frozenset({"/lang en", "/lang zh"})  # what the page's language switch sends
 
 
 def reply_view(sent: Sent) -> dict[str, Any]:
@@ -72,11 +73,15 @@ def history(store: Store, visitor: str) -> list[dict[str, Any]]:
     views = [view for _, view in sorted(order, key=lambda pair: pair[0])]
     if views and views[0] == {**views[0], "kind": "typed", "text": "/start"}:
         del views[0]  # what the page sent for a new visitor, not what the merchant typed
-    # a tap answered in place (a tick on the checklist) shows as the ticked list, as it did live
+    # a tap answered in place (a tick on the checklist) shows as the ticked list, as it did
+    # live; the language switch is a control of the page, not a line the merchant wrote
     return [
         view
         for view, after in zip(views, [*views[1:], None], strict=False)
-        if not (view["kind"] == "typed" and after is not None and after.get("in_place"))
+        if not (
+            view["kind"] == "typed"
+            and (view["text"] in SWITCHES or (after is not None and after.get("in_place")))
+        )
     ]
 
 
