@@ -1,7 +1,8 @@
 """The web chat's HTTP side: the page at ``/`` and its JSON/SSE endpoints under ``/chat/``.
 
 - ``GET /`` — the page (server-rendered shell; the conversation is loaded by ``chat.js``). A
-  visitor without a valid cookie gets a new one here, and only here.
+  visitor without a valid cookie gets a new one here, and only here; a known one has its
+  cookie renewed.
 - ``GET /chat/history`` — the latest of the conversation and the cursor to stream from.
 - ``POST /chat/messages`` — a typed line or a tap, through ``Runtime.receive``; answers with
   the replies it led to (the stream brings them too; the page shows each id once).
@@ -113,8 +114,7 @@ class WebChat:
             },
             headers=PAGE_HEADERS,
         )
-        if fresh:
-            self.visitors.remember(request, response, visitor)
+        self.visitors.remember(request, response, visitor)  # again: half a year from each visit
         return response
 
     async def history(self, request: Request) -> Response:
