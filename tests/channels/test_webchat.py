@@ -6,10 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import re
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
+from bot.channels.webchat.channel import WebChatChannel
 from bot.channels.webchat.inbound import MAX_TEXT
 from bot.channels.webchat.visitor import COOKIE
+from bot.errors import ConfigError
 from tests.chat import CODE
 from tests.webchat.client import Visitor, read_events, served, web_bot
 
@@ -225,3 +230,13 @@ async def test_a_tap_on_an_earlier_message_changes_nothing(tmp_path: Path) -> No
         assert visitor.last["keys"] == ["confirm.details"]
         wrong = {"id": "wrong", "tap": {"message": visitor.last["id"], "value": "nope"}}
         assert (await visitor.client.post("/chat/messages", json=wrong)).status_code == 409
+
+
+def test_a_key_that_cannot_be_kept_is_a_setting_to_fix(tmp_path: Path) -> None:
+    bot, _ = web_bot(tmp_path)
+    (tmp_path / "blocked").write_text("a file, not a folder")
+    settings = bot.app.settings.model_copy(
+        update={"secret_key": None, "secret_key_file": tmp_path / "blocked" / "secret_key"}
+    )
+    with pytest.raises(ConfigError, match="POSBOT_SECRET_KEY"):
+        WebChatChannel(replace(bot.app, settings=settings))

@@ -12,6 +12,7 @@ from bot.bootstrap import App
 from bot.channels.base import Channel
 from bot.channels.webchat.pages import WebChat
 from bot.channels.webchat.views import CHANNEL
+from bot.errors import ConfigError
 from bot.secret_key import secret_key
 
 
@@ -20,7 +21,17 @@ class WebChatChannel(Channel):
 
     def __init__(self, app: App) -> None:
         self.app = app
-        self.chat = WebChat(app, secret_key(app.settings))
+        try:
+            key = secret_key(app.settings)
+        except OSError as exc:  # var/ read-only, the key file unreadable
+            raise ConfigError(
+                f"the web chat's signing key cannot be kept in {app.settings.secret_key_file} "
+                f"({exc.strerror})",
+                setting="POSBOT_SECRET_KEY",
+                hint="set it (16 characters or more, the same for every process), or make "
+                "that folder writable",
+            ) from exc
+        self.chat = WebChat(app, key)
 
     def mount(self, http: FastAPI) -> None:
         self.chat.mount(http)
