@@ -240,3 +240,17 @@ def test_a_key_that_cannot_be_kept_is_a_setting_to_fix(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="POSBOT_SECRET_KEY"):
         WebChatChannel(replace(bot.app, settings=settings))
+
+
+async def test_a_persons_reply_arrives_live_and_says_so(tmp_path: Path) -> None:
+    bot, http = web_bot(tmp_path)
+    async with served(http) as url, Visitor(base_url=url) as visitor:
+        await visitor.open()
+        await visitor.say("/agent")
+        reader = asyncio.create_task(read_events(visitor.client, 1, after=max(visitor.replies)))
+        await asyncio.sleep(0.2)
+        runtime = bot.app.runtime
+        runtime.service.send("web", _visitor_of(visitor), "您好，我是客服小王 <b>hi</b>")
+        runtime.notifier.notify("web")  # as the console does after a reply
+        [(_, said)] = await asyncio.wait_for(reader, 10)
+        assert said["by"] == "person" and said["text"] == "您好，我是客服小王 <b>hi</b>"
