@@ -22,9 +22,12 @@ log = logging.getLogger("posbot.http")
 
 def make_http(app: App, channels: Sequence[Channel]) -> FastAPI:
     """The HTTP app: ``/healthz`` and each channel's routes. ``http.state.running`` holds the
-    names of the channels started (``serve`` keeps it up to date)."""
+    names of the channels started (``serve`` keeps it up to date); ``http.state.exiting()``
+    turns true when the server is stopping, so that long-lived responses (the web chat's
+    stream) end instead of holding the shutdown up."""
     http = FastAPI(title="posbot", version=__version__, docs_url=None, redoc_url=None)
     http.state.running = set()
+    http.state.exiting = lambda: False  # ``serve`` says when the server is exiting
 
     @http.get("/healthz")
     async def healthz() -> JSONResponse:

@@ -27,6 +27,7 @@ import uvicorn
 
 from bot.bootstrap import App, build
 from bot.channels.base import Channel
+from bot.channels.webchat.channel import WebChatChannel
 from bot.console.auth import ensure_admin
 from bot.errors import ConfigError, PosbotError
 from bot.http import make_http
@@ -40,9 +41,10 @@ GRACE_SECONDS = 5  # open HTTP requests get this long to finish
 
 
 def channels_for(settings: Settings, app: App) -> list[Channel]:
-    """The channels whose settings are present. A channel's module is imported only when it
-    is used, so a missing optional dependency concerns only who uses it."""
-    channels: list[Channel] = []
+    """The web chat, always, and the channels whose settings are present. A channel's module
+    is imported only when it is used, so a missing optional dependency concerns only who uses
+    it."""
+    channels: list[Channel] = [WebChatChannel(app)]
     if settings.telegram_token is not None:
         try:
             from bot.channels.telegram import TelegramChannel
@@ -193,6 +195,7 @@ async def _serve(app: App, sock: socket.socket, say: Callable[[str], None]) -> N
         timeout_graceful_shutdown=GRACE_SECONDS,
     )
     server = uvicorn.Server(config)
+    http.state.exiting = lambda: server.should_exit  # open streams (the web chat's) end
     stopping = asyncio.Event()
     worker: asyncio.Task[None] | None = None
     started: list[Channel] = []
