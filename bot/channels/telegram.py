@@ -217,17 +217,24 @@ class TelegramChannel(Channel):
                 notice = self.app.engine.catalog.render(locale, "telegram.stale_button", {})
                 await self._quietly(self.bot.answer_callback_query(query.id, text=notice))
                 return
+        if committed is None:
+            committed = asyncio.get_running_loop().create_future()
         receiving = self.app.runtime.receive(event, committed=committed)
-        delivery = await self._typing_while(event.user_id, receiving)
+        delivery = await self._typing_while(event.user_id, receiving, committed)
         if query is not None and isinstance(query.message, Message):
             await self._quietly(self.bot.answer_callback_query(query.id))
             if not any(m.payload.get("in_place") for m in delivery.messages):
                 await self._show_choice(query.message, str(query.data))
 
-    async def _typing_while(self, chat: str, work: Awaitable[T]) -> T:
-        """Run ``work``; when it takes longer than a second (a provider call), the merchant
-        sees "typing…" until it is done."""
+    async def _typing_while(
+        self, chat: str, work: Awaitable[T], committed: asyncio.Future[bool]
+    ) -> T:
+        """Run ``work``; when it goes on for more than a second after its event was committed
+        (a provider call), the merchant sees "typing…" until it is done. Waiting for the commit
+        is not shown: it is short, and under load every "typing…" would be one call more."""
         task = asyncio.ensure_future(work)
+        gates: set[asyncio.Future[Any]] = {task, committed}
+        await asyncio.wait(gates, return_when=asyncio.FIRST_COMPLETED)
         wait = TYPING_AFTER
         while not task.done():
             done, _ = await asyncio.wait({task}, timeout=wait)

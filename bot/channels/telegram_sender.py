@@ -106,9 +106,10 @@ class TelegramSender:
             self._claimed[chat].remove(item.id)
 
     def _receipt(self, chat: str, item: OutboxItem, receipt: dict[str, Any]) -> None:
-        self._receipts.append((item.id, receipt))
         if item.payload.get("buttons") and "sent_as" in receipt:
+            receipt["keyboard"] = receipt["sent_as"]
             self._unrecorded_keyboards[chat] = int(receipt["sent_as"])
+        self._receipts.append((item.id, receipt))
         if len(self._receipts) >= RECEIPTS_AT_ONCE:
             self.record_receipts()
         elif self._flush is None:

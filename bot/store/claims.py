@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import Select, or_, select, update
@@ -84,26 +84,35 @@ class Claims:
 
     def claim_messages(self: _HasTransaction, channel: str, limit: int = 1000) -> list[OutboxItem]:
         """Take on the undelivered replies of every chat of ``channel`` that nobody is sending
-        to, in order; a chat with a reply under a live lease is skipped whole."""
+        to, in order; a chat with a reply under a live lease is skipped whole. Only what can be
+        taken is read: a wake-up costs what it finds, not what is in flight."""
         with self.transaction() as tx:
+            expired = tx.now - MESSAGE_LEASE
+            held = OUTBOX.alias("held")
+            in_hand = (
+                select(held.c.id)
+                .where(
+                    held.c.channel == OUTBOX.c.channel,
+                    held.c.user_id == OUTBOX.c.user_id,
+                    held.c.kind == "message",
+                    held.c.done_at.is_(None),
+                    held.c.claimed_at > expired,
+                )
+                .exists()
+            )
             query = (
                 select(OUTBOX)
                 .where(
                     OUTBOX.c.kind == "message",
                     OUTBOX.c.channel == channel,
                     OUTBOX.c.done_at.is_(None),
+                    or_(OUTBOX.c.claimed_at.is_(None), OUTBOX.c.claimed_at <= expired),
+                    ~in_hand,
                 )
                 .order_by(OUTBOX.c.id)
                 .limit(limit)
             )
-            rows = tx.connection.execute(_locked(tx, query)).all()
-            expired = tx.now - MESSAGE_LEASE
-            busy = {
-                r.user_id
-                for r in rows
-                if r.claimed_at is not None and _aware(r.claimed_at) > expired
-            }
-            taken = [_item(r) for r in rows if r.user_id not in busy]
+            taken = [_item(r) for r in tx.connection.execute(_locked(tx, query)).all()]
             if taken:
                 tx.connection.execute(
                     update(OUTBOX)
@@ -131,8 +140,3 @@ class Claims:
                     .where(OUTBOX.c.id.in_(list(ids)), OUTBOX.c.done_at.is_(None))
                     .values(claimed_at=None)
                 )
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands datetimes back without their zone; we only ever store UTC
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment

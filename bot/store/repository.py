@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, select, update
 
 from bot.request_states import FINAL_STATES
 from bot.store.claims import Claims
@@ -119,41 +119,44 @@ class Store(Claims, People):
         )
 
     def mark_sent(self, sent: Sequence[tuple[int, dict[str, Any]]]) -> None:
-        """Replies delivered, each with what the platform said of it (its message id), in one
-        transaction."""
+        """Replies delivered, each with its receipt — what the platform said of it; under
+        ``keyboard`` the id of its message with buttons — in one statement."""
         if sent:
             with self.transaction() as tx:
-                for outbox_id, receipt in sent:
-                    payload = tx.connection.execute(
-                        select(OUTBOX.c.payload).where(OUTBOX.c.id == outbox_id)
-                    ).scalar()
-                    merged = {**json.loads(payload or "{}"), **receipt}
-                    tx.connection.execute(
-                        update(OUTBOX)
-                        .where(OUTBOX.c.id == outbox_id)
-                        .values(done_at=tx.now, payload=json.dumps(merged, ensure_ascii=False))
-                    )
+                tx.connection.execute(
+                    update(OUTBOX)
+                    .where(OUTBOX.c.id == bindparam("outbox_id"))
+                    .values(
+                        done_at=tx.now,
+                        receipt=bindparam("receipt_json"),
+                        keyboard=bindparam("keyboard_id"),
+                    ),
+                    [
+                        {
+                            "outbox_id": outbox_id,
+                            "receipt_json": json.dumps(receipt, ensure_ascii=False),
+                            "keyboard_id": receipt.get("keyboard"),
+                        }
+                        for outbox_id, receipt in sent
+                    ],
+                )
 
     def last_keyboard(self, channel: str, user_id: str) -> int | None:
         """The platform's id of the last message with buttons delivered to that user: a tap
         on any other is on an earlier message."""
         query = (
-            select(OUTBOX.c.payload)
+            select(OUTBOX.c.keyboard)
             .where(
-                OUTBOX.c.kind == "message",
                 OUTBOX.c.channel == channel,
                 OUTBOX.c.user_id == user_id,
-                OUTBOX.c.done_at.is_not(None),
+                OUTBOX.c.keyboard.is_not(None),
             )
             .order_by(OUTBOX.c.id.desc())
-            .limit(50)
+            .limit(1)
         )
         with self._read() as connection:
-            for (raw,) in connection.execute(query):
-                payload = json.loads(raw)
-                if payload.get("buttons") and "sent_as" in payload:
-                    return int(payload["sent_as"])
-        return None
+            found = connection.execute(query).scalar()
+        return None if found is None else int(found)
 
     def mark_unreachable(self, channel: str, user_id: str) -> None:
         """The platform refuses delivery (the merchant blocked the bot): the conversation says

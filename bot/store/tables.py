@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Table, UniqueConstraint
+from sqlalchemy import BigInteger, Index, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -71,6 +71,9 @@ class RequestStatus(SQLModel, table=True):
 class Outbox(SQLModel, table=True):
     """Replies to send and effects to run, committed with the state that produced them."""
 
+    # a chat's replies, newest first: its latest message with buttons, its undelivered replies
+    __table_args__ = (Index("ix_outbox_chat", "channel", "user_id", "id"),)
+
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key="conversation.id", index=True)
     kind: str = Field(max_length=16)  # message | effect
@@ -81,6 +84,8 @@ class Outbox(SQLModel, table=True):
     done_at: datetime | None = Field(default=None, index=True)
     attempts: int = 0  # effects: how many times a process took it on
     claimed_at: datetime | None = None  # effects: when it was last taken on (a lease)
+    receipt: str | None = None  # JSON: what the platform said of a delivered reply
+    keyboard: int | None = Field(default=None, sa_type=BigInteger)  # its message with buttons
 
 
 class FlowVersion(SQLModel, table=True):
