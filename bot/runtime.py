@@ -23,6 +23,7 @@ from bot.store.transaction import OutboxItem
 
 log = logging.getLogger("posbot.runtime")
 MIN_BATCH = 2  # a commit (an fsync) is worth sharing even when each event is slow
+BACKLOG_SHARE = 4  # with a backlog, a commit takes at least this share of it
 MAX_EVENT_ATTEMPTS = 3  # an inbound event that fails this often is set aside for an operator
 
 
@@ -145,6 +146,8 @@ class Runtime:
 
     def _flush(self) -> None:
         size = max(MIN_BATCH, min(self.batch, int(self.batch_ms / self._ms_per_event)))
+        # a backlog waits anyway: sharing one commit among more of it ends the wait sooner
+        size = min(self.batch, max(size, len(self._queue) // BACKLOG_SHARE))
         taken, self._queue = self._queue[:size], self._queue[size:]
         if self._queue:
             asyncio.get_running_loop().call_soon(self._flush)

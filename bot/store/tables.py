@@ -42,7 +42,10 @@ class InboundKey(SQLModel, table=True):
 
 
 class Request(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("provider", "ticket", name="uq_request_provider_ticket"),)
+    __table_args__ = (
+        UniqueConstraint("provider", "ticket", name="uq_request_provider_ticket"),
+        Index("ix_request_terminal", "merchant_id", "serial"),  # one open request per terminal
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key="conversation.id", index=True)

@@ -1,6 +1,7 @@
 """A delivered reply's receipt in columns of its own: what the platform said of it, and the id
 of its message with buttons (a tap on any other is on an earlier message) — recorded with one
-statement, found through an index on the chat instead of by reading JSON.
+statement, found through an index on the chat instead of by reading JSON. And an index on a
+request's terminal: "one open request per terminal" is asked at every filing.
 
 Revision ID: 0008
 Revises: 0007
@@ -26,6 +27,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("receipt", sqlmodel.sql.sqltypes.AutoString(), nullable=True))
         batch_op.add_column(sa.Column("keyboard", sa.BigInteger(), nullable=True))
         batch_op.create_index("ix_outbox_chat", ["channel", "user_id", "id"], unique=False)
+    op.create_index("ix_request_terminal", "request", ["merchant_id", "serial"], unique=False)
     outbox = sa.table(
         "outbox",
         sa.column("id", sa.Integer),
@@ -47,6 +49,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_request_terminal", table_name="request")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_index("ix_outbox_chat")
         batch_op.drop_column("keyboard")
