@@ -189,6 +189,10 @@ async def test_the_web_chat_on_a_phone_sized_screen(tmp_path: Path) -> None:
             box = await merchant.page.locator(hook).bounding_box()
             assert box is not None and box["x"] + box["width"] <= 360, (hook, box)
             assert box["y"] + box["height"] <= 640, (hook, box)  # in view, not scrolled away
+        subtitle = await merchant.page.locator(".bar .sub").bounding_box()
+        switch = await merchant.page.locator("#lang-switch").bounding_box()
+        assert subtitle is not None and switch is not None
+        assert subtitle["x"] + subtitle["width"] <= switch["x"], (subtitle, switch)  # no overlap
         await merchant.tap("deregister")  # a tap works like a click
         await merchant.sees("ask.merchant_id")
         await merchant.type("102100058120001")
