@@ -67,6 +67,9 @@ async def test_a_merchant_in_the_web_chat_is_helped_by_an_agent_in_the_console(
         desk: Any = await browser.new_context(locale="en-US")  # type: ignore[attr-defined]
         merchant = Merchant(await shop.new_page())
         agent: Any = await desk.new_page()
+        errors: list[str] = []  # what either page's console reports (a 404, a CSP refusal)
+        for page in (merchant.page, agent):
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
 
         # the merchant: the menu, 注销, the details, confirmed — the code is sent
         await merchant.page.goto(f"{base}/")
@@ -160,6 +163,7 @@ async def test_a_merchant_in_the_web_chat_is_helped_by_an_agent_in_the_console(
         await merchant.page.screenshot(
             path=str(SCREENSHOTS / "e2e-webchat-rated.png"), full_page=True
         )
+        assert errors == []
 
 
 @needs_chromium
