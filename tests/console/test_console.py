@@ -223,6 +223,8 @@ async def test_handing_back_needs_the_claim_and_a_step_the_bot_can_show(
     assert "claim+the+conversation+first" in answer.headers["location"]
     await alice.post(f"/console/c/{cid}/claim")
     merchant.read()
+    page = await alice.http.get(f"/console/c/{cid}")  # offered: where the merchant stopped
+    assert '<option value="code" selected>' in page.text
     answer = await alice.post(f"/console/c/{cid}/handback", step="summary")
     page = await alice.http.get(answer.headers["location"])
     assert "cannot go on at summary" in page.text and "reason" in page.text
