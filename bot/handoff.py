@@ -3,7 +3,9 @@
 - a conversation that starts waiting for a person gets a hand-off row, and the merchant hears
   their place in the queue and that the bot stays quiet meanwhile;
 - an agent's claim is exclusive — a second agent's claim is refused in the same transaction
-  that would apply it (an admin may take over a claimed conversation: reassignment);
+  that would apply it (an admin may take over a claimed conversation: reassignment); only the
+  agent holding the claim may correct a value or hand the conversation back (an admin may
+  without it);
 - a conversation that stops waiting or being helped (handed back, closed, /cancel) closes its
   hand-off, with who closed it; the merchant's rating afterwards is kept with it;
 - every agent action is written to the audit log, masked."""
@@ -36,7 +38,12 @@ class Handoffs:
             if holder and holder != agent and not payload.get("reassign"):
                 return f"held by {holder}"
             return None
-        if action in ("release", "handback", "close", "correct") and open_ is not None:
+        if action in ("handback", "correct"):  # only the agent who holds it, or an admin
+            holder = open_["agent"] if open_ is not None else None
+            if holder == agent or payload.get("admin"):
+                return None
+            return f"held by {holder}" if holder else "claim the conversation first"
+        if action in ("release", "close") and open_ is not None:
             holder = open_["agent"]
             if holder and holder != agent and not payload.get("reassign"):
                 return f"held by {holder}"
@@ -75,7 +82,7 @@ class Handoffs:
 
 def _detail(payload: Any) -> str:
     """What the audit log says of an action: never a collected value in clear."""
-    shown = {k: v for k, v in payload.items() if k not in ("agent", "action", "value")}
+    shown = {k: v for k, v in payload.items() if k not in ("agent", "action", "value", "admin")}
     if "value" in payload:
         shown["value"] = "(masked)"
     return json.dumps(shown, ensure_ascii=False, sort_keys=True)

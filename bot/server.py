@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 import uvicorn
 
-from bot.bootstrap import App, build
+from bot.bootstrap import App, build, make_provider
 from bot.channels.base import Channel
 from bot.channels.webchat.channel import WebChatChannel
 from bot.console.auth import ensure_admin
@@ -34,6 +34,7 @@ from bot.http import make_http
 from bot.logs import FORMAT, Redacting
 from bot.runtime import Runtime
 from bot.settings import Settings
+from bot.validation.masking import mask_phone
 
 log = logging.getLogger("posbot.server")
 STOP_SECONDS = 10.0  # a channel, or the background loop, gets this long to stop cleanly
@@ -168,13 +169,22 @@ def echo_warnings(settings: Settings) -> logging.Handler:
     return handler
 
 
-async def serve(settings: Settings, *, say: Callable[[str], None] = print) -> None:
+def _print(line: str) -> None:
+    print(line, flush=True)  # at once, also into a pipe: a demo's code is awaited there
+
+
+async def serve(settings: Settings, *, say: Callable[[str], None] = _print) -> None:
     """Run until SIGTERM or SIGINT; ``say`` gets one line per thing served. Refuses to start
     (a ConfigError) on a port in use, a host that is not this machine's, a channel that
     cannot start."""
     sock = listen(settings.http_host, settings.http_port)
+
+    def show_sms(phone: str, code: str) -> None:  # the demo's phone is this terminal
+        if settings.demo:
+            say(f"posbot run: [sandbox SMS to {mask_phone(phone)}: {code}]")
+
     try:
-        app = build(settings)
+        app = build(settings, provider=make_provider(settings, on_sms=show_sms))
         try:
             await _serve(app, sock, say)
         finally:
@@ -208,13 +218,21 @@ async def _serve(app: App, sock: socket.socket, say: Callable[[str], None]) -> N
             worker = asyncio.create_task(background(app.runtime, settings.poll_seconds, stopping))
             host, port = sock.getsockname()[:2]
             shown = f"[{host}]" if ":" in host else host
-            say(f"posbot run: http://{shown}:{port}/healthz")
-            say(f"posbot run: console http://{shown}:{port}/console")
+            for channel in channels:  # the web chat first: it is always on
+                say(f"posbot run: {channel.describe()}")
+            say(f"posbot run: console: http://{shown}:{port}/console")
             password = ensure_admin(app.store)
             if password is not None:  # the first start: shown once, only its hash is kept
-                say(f"posbot run: console admin 'admin', one-time password: {password}")
-            for channel in channels:
-                say(f"posbot run: {channel.describe()}")
+                say(
+                    f"posbot run: console login: admin, password {password} (shown this once; "
+                    "`posbot agents add NAME --role admin|agent` adds agents or resets one)"
+                )
+            say(f"posbot run: health: http://{shown}:{port}/healthz")
+            if settings.demo:
+                say(
+                    "posbot run: demo mode: the sandbox's one-time codes are printed here "
+                    "(the demo terminals are in README.md)"
+                )
             await server.serve(sockets=[sock])
         finally:
             await _stop(started, http.state.running)

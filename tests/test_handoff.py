@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.engine.state import ConversationState
 from bot.store.tables import AUDIT, HANDOFF
 from tests.chat import CODE, Bot, Client
 
@@ -124,3 +125,45 @@ async def test_closed_the_merchant_rates_the_help(tmp_path: Path) -> None:
     assert rated["rating"] == 4 and rated["closed_by"] == "alice"
     said = await client.send(CODE)  # anything after it: the menu, as always
     assert "menu.prompt" in said.keys
+
+
+async def test_correcting_or_handing_back_needs_the_claim_unless_an_admin(tmp_path: Path) -> None:
+    """Regression: any agent could correct a value of, or hand back, a conversation another
+    agent held — or one nobody had claimed."""
+    bot = Bot(tmp_path)
+    client = bot.client("m")
+    await at_the_summary_then_a_person(client)
+    assert (await client.agent("handback", step="summary")).keys == []
+    assert client.refused == "claim the conversation first"
+    await client.agent("claim", agent="alice")
+    assert (await client.agent("correct", agent="bob", slot="reason", value="other")).keys == []
+    assert client.refused == "held by alice"
+    assert (await client.agent("handback", agent="bob", step="summary")).keys == []
+    assert client.refused == "held by alice"
+    said = await client.agent("handback", agent="root", admin=True, step="summary")
+    assert client.refused is None and said.keys == ["agent.handed_back", "summary"]
+    actions = [(row["agent"], row["action"]) for row in audit(bot)]
+    assert actions == [("alice", "claim"), ("root", "handback")]
+    assert "admin" not in audit(bot)[1]["detail"]
+
+
+async def test_a_hand_back_to_a_step_the_bot_cannot_show_yet_is_refused(tmp_path: Path) -> None:
+    """Regression: handed back at the summary before the reason was asked, the summary broke
+    and the merchant was told something went wrong. The engine now tries the action on a
+    copy first and says what is missing; the conversation is untouched."""
+    bot = Bot(tmp_path)
+    client = bot.client("m")
+    await client.to_the_code_question()
+    await client.send("人工")
+    await client.agent("claim")
+    row = bot.app.store.conversation_row(1)
+    assert row is not None
+    state = ConversationState.from_json(row["state"])
+    handback = {"action": "handback", "agent": "alice", "step": "summary"}
+    why = bot.app.engine.refusal(state, handback)
+    assert why is not None and "summary" in why and "reason" in why
+    assert state.to_json() == row["state"]  # tried on a copy
+    assert bot.app.engine.refusal(state, {**handback, "step": "code"}) is None
+    said = await client.agent("handback", step="code")
+    assert said.keys == ["agent.handed_back", "ask.code"]
+    assert (await client.send(CODE)).keys == ["code.ok", "checklist.intro"]

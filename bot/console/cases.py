@@ -19,10 +19,8 @@ from starlette.responses import Response
 from bot.bootstrap import App
 from bot.console.case import DETAILS, case_of
 from bot.console.web import agent_for, checked_form, page
-from bot.engine.agents import refusal
 from bot.engine.events import InboundEvent
 from bot.engine.state import ConversationState
-from bot.engine.turn import Turn
 from bot.request_states import REQUEST_STATES
 from bot.store.people import INBOX_FILTERS
 
@@ -39,19 +37,21 @@ def cases_router(app: App) -> APIRouter:
         agent_for(request)
         return RedirectResponse("/console/inbox?f=waiting", status_code=303)
 
-    @router.get("/inbox")
-    async def inbox(request: Request, f: str = "waiting") -> Response:
+    def listed(request: Request, f: str, template: str) -> Response:
+        """The inbox under filter ``f`` (waiting when unknown): the whole page, or its rows."""
         agent = agent_for(request)
         which = f if f in INBOX_FILTERS else "waiting"
         rows = store.inbox(which, agent.name)
-        return page(request, "inbox.html", agent, rows=rows, which=which, now=store.clock())
+        return page(request, template, agent, rows=rows, which=which, now=store.clock())
+
+    @router.get("/inbox")
+    async def inbox(request: Request, f: str = "waiting") -> Response:
+        return listed(request, f, "inbox.html")
 
     @router.get("/inbox/rows")
     async def inbox_rows(request: Request, f: str = "waiting") -> Response:
-        agent = agent_for(request)
-        which = f if f in INBOX_FILTERS else "waiting"
-        rows = store.inbox(which, agent.name)
-        return page(request, "_rows.html", agent, rows=rows, which=which, now=store.clock())
+        """What a live inbox fetches again when the server says it changed."""
+        return listed(request, f, "_rows.html")
 
     @router.get("/live")
     async def live(request: Request) -> StreamingResponse:
@@ -158,6 +158,8 @@ async def _act(
         app.store.record_audit(agent, "status", cid, json.dumps({"ticket": ticket, "state": state}))
         return None
     payload: dict[str, Any] = {"action": action, "agent": agent}
+    if role == "admin":  # may correct and hand back without holding the claim
+        payload["admin"] = True
     if action == "claim" and form.get("reassign") and role == "admin":
         payload["reassign"] = True
     elif action == "handback":
@@ -166,7 +168,7 @@ async def _act(
         payload.update(slot=form.get("slot", ""), value=form.get("value", ""))
     elif action not in ("claim", "release", "close"):
         return f"unknown action {action}"
-    why = _refusal(app, row, payload)
+    why = app.engine.refusal(ConversationState.from_json(row["state"]), payload)
     if why:
         return why
     event = InboundEvent(
@@ -179,15 +181,6 @@ async def _act(
 def _holder(app: App, conversation_id: int) -> str | None:
     open_ = [h for h in app.store.handoffs_of(conversation_id) if h["closed_at"] is None]
     return open_[-1]["agent"] if open_ else None
-
-
-def _refusal(app: App, row: dict[str, Any], payload: dict[str, Any]) -> str | None:
-    """The engine's judgement of an action on this conversation, asked before sending it."""
-    state = ConversationState.from_json(row["state"])
-    flow = app.engine.flows.current.get(state.flow)
-    if flow is None:
-        return None
-    return refusal(Turn(app.engine, state, flow), payload)
 
 
 def _query(**params: str) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 from jinja2 import TemplateError
 
 from bot.engine.agents import on_agent
+from bot.engine.agents import refusal as does_not_fit
 from bot.engine.events import Effect, InboundEvent, Reply
 from bot.engine.flow import FlowSet
 from bot.engine.intents import ALWAYS, INTENTS, reprompt
@@ -106,6 +107,26 @@ class Engine:
                 f"{type(exc).__name__}: {exc}",
             )
         return Outcome(turn.state, turn.replies, turn.effects, turn.inbound_text)
+
+    def refusal(self, state: ConversationState, payload: Mapping[str, Any]) -> str | None:
+        """Why an agent's action (``{"action": "handback", "step": ...}``, ...) cannot be
+        applied to the conversation now, or None. Asked before the action is sent: it is tried
+        on a copy of ``state``, so a hand-back to a step the bot cannot show with what it has
+        collected (the summary before the reason is known) is refused with what is missing,
+        instead of breaking the merchant's conversation. Changes nothing."""
+        flow = self.flows.get(state.flow, state.flow_version)
+        if flow is None:
+            return None
+        trial = Turn(self, ConversationState.from_json(state.to_json()), flow)
+        why = does_not_fit(trial, payload)
+        if why is not None:
+            return why
+        try:
+            on_agent(trial, payload)
+        except (FlowLoop, LocaleError, LookupError, TypeError, ValueError, TemplateError) as exc:
+            where = payload.get("step") or trial.state.step
+            return f"the bot cannot go on at {where} with what it has: {exc}"
+        return None
 
     def run_intent(self, turn: Turn, name: str, arg: str) -> None:
         if name in INTENTS:

@@ -208,3 +208,27 @@ async def test_an_agents_reply_needs_a_claim_and_text(bot: Bot, browsers: dict[s
     cid = await waiting_merchant(bot)
     answer = await browsers["alice"].post(f"/console/c/{cid}/reply", text="   ")
     assert "error=" in answer.headers["location"]
+
+
+async def test_handing_back_needs_the_claim_and_a_step_the_bot_can_show(
+    bot: Bot, browsers: dict[str, Agent]
+) -> None:
+    alice, root = browsers["alice"], browsers["root"]
+    merchant = bot.client("m1")
+    await merchant.to_the_code_question()
+    await merchant.send("人工")
+    [row] = bot.app.store.inbox("waiting", "")
+    cid = row["id"]
+    answer = await alice.post(f"/console/c/{cid}/handback", step="code")
+    assert "claim+the+conversation+first" in answer.headers["location"]
+    await alice.post(f"/console/c/{cid}/claim")
+    merchant.read()
+    page = await alice.http.get(f"/console/c/{cid}")  # offered: where the merchant stopped
+    assert '<option value="code" selected>' in page.text
+    answer = await alice.post(f"/console/c/{cid}/handback", step="summary")
+    page = await alice.http.get(answer.headers["location"])
+    assert "cannot go on at summary" in page.text and "reason" in page.text
+    assert merchant.read().keys == []  # the merchant heard nothing of it
+    answer = await root.post(f"/console/c/{cid}/handback", step="code")  # an admin may
+    assert "error" not in answer.headers["location"]
+    assert merchant.read().keys == ["agent.handed_back", "ask.code"]

@@ -40,6 +40,7 @@ async def served(http: FastAPI) -> AsyncIterator[str]:
     server = uvicorn.Server(
         uvicorn.Config(http, host="127.0.0.1", port=port, log_config=None, lifespan="off")
     )
+    http.state.exiting = lambda: server.should_exit  # open streams (the web chat's) end
     serving = asyncio.create_task(server.serve())
     try:
         while not server.started:
