@@ -30,13 +30,20 @@ class App:
     runtime: Runtime
 
 
-def make_provider(settings: Settings, on_sms: Callable[[str, str], None] | None = None) -> Provider:
+def make_sandbox(
+    settings: Settings, on_sms: Callable[[str, str], None] | None = None
+) -> SandboxProvider:
+    """The sandbox itself (in this process): what ``posbot sandbox-provider`` serves."""
     return SandboxProvider(
         review_step_seconds=settings.sandbox_review_seconds if settings.demo else 3600.0,
         fixed_code=settings.sandbox_code,
         on_sms=on_sms,
         database=settings.sandbox_database,
     )
+
+
+def make_provider(settings: Settings, on_sms: Callable[[str, str], None] | None = None) -> Provider:
+    return make_sandbox(settings, on_sms)
 
 
 def load_engine(settings: Settings, provider: Provider) -> Engine:

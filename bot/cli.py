@@ -16,7 +16,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from bot.bootstrap import build, load_engine, make_provider
+from bot.bootstrap import build, load_engine, make_provider, make_sandbox
 from bot.channels.terminal import TerminalChat
 from bot.engine.loader import load_flows
 from bot.errors import ConfigError, ConfigErrors, FlowErrors, PosbotError
@@ -158,6 +158,55 @@ def run() -> None:
         _log_to_file(settings).addFilter(Hiding(secrets_of(settings)))
         echo_warnings(settings)
         asyncio.run(serve(settings, say=typer.echo))
+
+
+@app.command("sandbox-provider")
+def sandbox_provider(
+    port: Annotated[int, typer.Option(help="the loopback port to listen on")] = 8090,
+    webhook_url: Annotated[
+        str | None, typer.Option(help="where status webhooks go, e.g. posbot's /providers/…")
+    ] = None,
+    review_seconds: Annotated[
+        float | None, typer.Option(help="seconds per review stage (POSBOT_SANDBOX_REVIEW_SECONDS)")
+    ] = None,
+) -> None:
+    """The sandbox provider as an HTTP service of its own, on 127.0.0.1 and its own SQLite file
+    (POSBOT_SANDBOX_DATABASE); bearer token POSBOT_SANDBOX_TOKEN, webhooks signed with
+    POSBOT_SANDBOX_WEBHOOK_SECRET. Until SIGTERM or Ctrl-C."""
+    from bot.providers.sandbox_server import SandboxServer
+
+    with operator_errors():
+        settings = Settings()
+        if review_seconds is not None:
+            settings.sandbox_review_seconds = review_seconds
+        provider = make_sandbox(settings)
+        token, secret = settings.sandbox_token, settings.sandbox_webhook_secret
+        if webhook_url and secret is None:
+            raise ConfigError(
+                "is needed with --webhook-url",
+                setting="POSBOT_SANDBOX_WEBHOOK_SECRET",
+                hint="set it to a random string of 16 characters or more",
+            )
+
+        async def serve() -> None:
+            try:
+                server = SandboxServer(
+                    provider,
+                    token=None if token is None else token.get_secret_value(),
+                    webhook_url=webhook_url,
+                    webhook_secret=None if secret is None else secret.get_secret_value(),
+                    port=port,
+                )
+            except OSError as exc:
+                raise ConfigError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from exc
+            await server.start()
+            typer.echo(f"posbot sandbox-provider: {server.url}")
+            try:
+                await server.wait()
+            finally:
+                await server.stop()
+
+        asyncio.run(serve())
 
 
 @app.command()

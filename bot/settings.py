@@ -39,6 +39,8 @@ SECRETS = frozenset(
         "telegram_token",
         "telegram_webhook_secret",
         "secret_key",
+        "sandbox_token",
+        "sandbox_webhook_secret",
         "wechat_token",
         "wechat_secret",
         "wechat_aes_key",
@@ -61,7 +63,26 @@ class Settings(BaseSettings):
     commit_batch: int = Field(default=32, ge=1, le=1000, description="a whole number, 1 to 1000")
     commit_batch_ms: float = Field(default=1.5, gt=0, description="milliseconds, above 0")
     default_locale: str = "zh_CN"
-    provider: Literal["sandbox"] = Field(default="sandbox", description="sandbox")
+    # which provider files requests: "sandbox" (started beside posbot run / chat, over HTTP,
+    # unless POSBOT_SANDBOX_URL names a running one) or the name of a providers/<name>.yaml
+    provider: str = Field(
+        default="sandbox",
+        pattern=r"^[a-z][a-z0-9_-]{0,31}$",
+        description="sandbox, or the name of a file in POSBOT_PROVIDERS_DIR, e.g. acme",
+    )
+    providers_dir: Path = Field(
+        default=PROJECT / "providers", description="a folder of provider files <name>.yaml"
+    )
+    sandbox_url: str | None = Field(
+        default=None, description="the http URL of a running posbot sandbox-provider"
+    )
+    sandbox_token: SecretStr | None = Field(
+        default=None, description="the bearer token the sandbox service asks for"
+    )
+    # signs the sandbox's status webhooks to posbot (made up per start when embedded)
+    sandbox_webhook_secret: SecretStr | None = Field(
+        default=None, min_length=16, description="a random string of 16 characters or more"
+    )
     retention_days: int = Field(default=180, ge=1, description="a whole number of days, 1 or more")
     flows_dir: Path = Field(default=PROJECT / "flows", description="a folder of flow *.yaml files")
     locales_dir: Path = Field(
