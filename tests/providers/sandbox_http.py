@@ -12,26 +12,35 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI, Request
 
+from bot.providers.config import load_provider_file
+from bot.providers.http import HttpProvider
 from bot.providers.sandbox import SandboxProvider
 from bot.providers.sandbox_server import SandboxServer, loopback_socket
+from bot.settings import PROJECT
 
 TOKEN = "sandbox-test-token"
 WEBHOOK_SECRET = "webhook-secret-for-tests"
+ENVIRON = {
+    "POSBOT_SANDBOX_URL": "http://127.0.0.1:9",
+    "POSBOT_SANDBOX_TOKEN": TOKEN,
+    "POSBOT_SANDBOX_WEBHOOK_SECRET": WEBHOOK_SECRET,
+}
 
 
 @contextmanager
 def threaded(server: SandboxServer) -> Iterator[SandboxServer]:
     """The service in a thread of its own, with its own loop: for sync fixtures."""
-    loop = asyncio.new_event_loop()
     ready = threading.Event()
 
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(server.start())
+    async def serve() -> None:
+        await server.start()
         ready.set()
-        loop.run_until_complete(server.wait())
+        try:
+            await server.wait()
+        finally:
+            await server.stop()
 
-    thread = threading.Thread(target=run, daemon=True)
+    thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
     thread.start()
     assert ready.wait(10), "the sandbox service did not start"
     try:
@@ -39,8 +48,6 @@ def threaded(server: SandboxServer) -> Iterator[SandboxServer]:
     finally:
         server.server.should_exit = True
         thread.join(10)
-        loop.run_until_complete(server.stop())
-        loop.close()
 
 
 class Receiver:
@@ -75,6 +82,13 @@ async def receiving() -> AsyncIterator[Receiver]:
         receiver.server.should_exit = True
         await task
         receiver.sock.close()
+
+
+def http_provider(url: str, **changes: Any) -> HttpProvider:
+    """The HTTP adapter as providers/sandbox.yaml describes it, pointed at ``url``; ``changes``
+    replace parts of the file (``retries=Retries(...)``)."""
+    config = load_provider_file(PROJECT / "providers" / "sandbox.yaml", ENVIRON)
+    return HttpProvider(config.model_copy(update=changes), environ=ENVIRON, base_url=url)
 
 
 def sandbox(clock: Callable[[], float], **kwargs: Any) -> SandboxProvider:
