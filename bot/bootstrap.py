@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -9,9 +10,11 @@ from bot.effects import EffectRunner
 from bot.engine.checks import check_flows
 from bot.engine.engine import Engine
 from bot.engine.loader import load_flows
-from bot.errors import FlowErrors
+from bot.errors import ConfigError, FlowErrors
 from bot.i18n import Catalog
 from bot.providers.base import Provider
+from bot.providers.config import load_provider_file
+from bot.providers.http import HttpProvider
 from bot.providers.sandbox import SandboxProvider
 from bot.runtime import Runtime
 from bot.service import ConversationService
@@ -43,7 +46,27 @@ def make_sandbox(
 
 
 def make_provider(settings: Settings, on_sms: Callable[[str, str], None] | None = None) -> Provider:
-    return make_sandbox(settings, on_sms)
+    """The sandbox in this process when nothing else is configured (tests, scripts); otherwise
+    the HTTP adapter its provider file describes — the sandbox service too, once it runs
+    (``POSBOT_SANDBOX_URL``; ``posbot run`` and ``posbot chat`` start one themselves)."""
+    if settings.provider == "sandbox" and settings.sandbox_url is None:
+        return make_sandbox(settings, on_sms)
+    path = settings.providers_dir / f"{settings.provider}.yaml"
+    if not path.is_file():
+        raise ConfigError(
+            f"there is no provider file {path}",
+            setting="POSBOT_PROVIDER",
+            hint="name a file in POSBOT_PROVIDERS_DIR (without .yaml), or unset it for the sandbox",
+        )
+    environ = dict(os.environ)
+    for name, value in (
+        ("POSBOT_SANDBOX_URL", settings.sandbox_url),
+        ("POSBOT_SANDBOX_TOKEN", settings.sandbox_token),
+        ("POSBOT_SANDBOX_WEBHOOK_SECRET", settings.sandbox_webhook_secret),
+    ):
+        if value is not None:
+            environ[name] = value if isinstance(value, str) else value.get_secret_value()
+    return HttpProvider(load_provider_file(path, environ), environ=environ)
 
 
 def load_engine(settings: Settings, provider: Provider) -> Engine:
@@ -76,7 +99,8 @@ def build(
     service = ConversationService(store, engine, provider=provider.name)
     runtime = Runtime(
         service,
-        EffectRunner(provider),
+        # a provider that retries by itself (HTTP: backoff, circuit breaker) is asked once here
+        EffectRunner(provider, attempts=1 if isinstance(provider, HttpProvider) else 3),
         provider,
         store,
         batch=settings.commit_batch,

@@ -16,11 +16,13 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from bot.bootstrap import build, load_engine, make_provider, make_sandbox
+from bot.bootstrap import App, build, load_engine, make_provider, make_sandbox
 from bot.channels.terminal import TerminalChat
 from bot.engine.loader import load_flows
 from bot.errors import ConfigError, ConfigErrors, FlowErrors, PosbotError
 from bot.logs import log_to_file
+from bot.providers.embedded import embedded_sandbox
+from bot.providers.http import HttpProvider
 from bot.settings import Settings, config_errors
 from bot.validation import mask_phone
 
@@ -83,7 +85,19 @@ async def _chat(settings: Settings, user: str, lang: str | None, wait: float) ->
         if settings.demo:
             texts.append(f"[sandbox SMS to {mask_phone(phone)}: {code}]")
 
-    built = build(settings, provider=make_provider(settings, on_sms=show_sms))
+    async with embedded_sandbox(settings, on_sms=show_sms) as settings:
+        built = build(settings, provider=make_provider(settings, on_sms=show_sms))
+        try:
+            await _chat_with(built, settings, user, lang, wait, texts)
+        finally:
+            built.store.engine.dispose()
+            if isinstance(built.provider, HttpProvider):
+                await built.provider.aclose()
+
+
+async def _chat_with(
+    built: App, settings: Settings, user: str, lang: str | None, wait: float, texts: list[str]
+) -> None:
     chat = TerminalChat(
         built.runtime,
         user_id=user,

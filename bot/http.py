@@ -16,6 +16,8 @@ from bot import __version__
 from bot.bootstrap import App
 from bot.channels.base import Channel
 from bot.console.mount import mount_console
+from bot.providers.http import HttpProvider
+from bot.providers.receiver import mount_status_webhook
 
 log = logging.getLogger("posbot.http")
 
@@ -48,6 +50,8 @@ def make_http(app: App, channels: Sequence[Channel]) -> FastAPI:
         return JSONResponse(body)
 
     mount_console(http, app)
+    if isinstance(app.provider, HttpProvider):  # its status webhooks, when it sends them
+        mount_status_webhook(http, app.runtime, app.provider)
     for channel in channels:
         channel.mount(http)
     return http

@@ -312,7 +312,11 @@ async def test_serve_mounts_starts_and_stops_channels_in_order(
     assert health == f"posbot run: http://127.0.0.1:{port}/healthz"
     assert console == f"posbot run: console http://127.0.0.1:{port}/console"
     assert admin.startswith("posbot run: console admin 'admin', one-time password: ")
-    assert rest == ["posbot run: fake: a channel for tests", "posbot run: stopped"]
+    channel, provider, stopped = rest
+    assert channel == "posbot run: fake: a channel for tests"
+    # no other provider configured: the sandbox service runs beside it, spoken to over HTTP
+    assert provider.startswith("posbot run: provider sandbox at http://127.0.0.1:")
+    assert stopped == "posbot run: stopped"
 
 
 class FlakyRuntime:

@@ -72,7 +72,10 @@ class HttpProvider(Provider):
         self._theirs = {theirs: ours for ours, theirs in self._fields.items()}
         self._token = environ.get(config.auth.token_env or "", "")
         self._secret = environ.get(config.auth.secret_env or "", "")
+        webhook = config.webhook
+        self.webhook_secret = "" if webhook is None else environ.get(webhook.secret_env, "")
         self.breaker = CircuitBreaker(config.breaker.failures, config.breaker.reset_seconds)
+        self.base_url = base_url or config.base_url
         self.attempts = 0  # HTTP calls made, retries included: for tests and the bench
         self._client = httpx.AsyncClient(
             base_url=base_url or config.base_url,
@@ -226,6 +229,10 @@ class HttpProvider(Provider):
 
     async def _do_cancel(self, ticket: str) -> RequestStatus:
         return self._status(await self._call("cancel", {"ticket": ticket}, {}))
+
+    def status_of(self, data: Mapping[str, Any]) -> RequestStatus:
+        """A status the provider sent on its own (a webhook's body), in posbot's words."""
+        return self._status(self._in(data))
 
     def _status(self, found: Mapping[str, Any] | None) -> RequestStatus:
         found = found or {}
