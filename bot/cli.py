@@ -183,6 +183,12 @@ def sandbox_provider(
     review_seconds: Annotated[
         float | None, typer.Option(help="seconds per review stage (POSBOT_SANDBOX_REVIEW_SECONDS)")
     ] = None,
+    generate: Annotated[
+        int, typer.Option(help="add this many clean terminals (BENCH0001000, …) to the demo ones")
+    ] = 0,
+    generate_from: Annotated[
+        int, typer.Option(help="the first generated terminal's number")
+    ] = 1000,
 ) -> None:
     """The sandbox provider as an HTTP service of its own, on 127.0.0.1 and its own SQLite file
     (POSBOT_SANDBOX_DATABASE); bearer token POSBOT_SANDBOX_TOKEN, webhooks signed with
@@ -194,6 +200,7 @@ def sandbox_provider(
         if review_seconds is not None:
             settings.sandbox_review_seconds = review_seconds
         provider = make_sandbox(settings)
+        provider.generate_terminals(generate, start=generate_from)
         token, secret = settings.sandbox_token, settings.sandbox_webhook_secret
         if webhook_url and secret is None:
             raise ConfigError(
