@@ -13,7 +13,10 @@ from bot.engine.loader import load_flows
 from bot.errors import ConfigError, FlowErrors
 from bot.i18n import Catalog
 from bot.providers.base import Provider
+from bot.providers.composite import Composite
 from bot.providers.config import load_provider_file
+from bot.providers.desk_state import DeskState
+from bot.providers.desks import EmailDesk, ManualDesk, Smtp
 from bot.providers.http import HttpProvider
 from bot.providers.sandbox import SandboxProvider
 from bot.runtime import Runtime
@@ -51,6 +54,8 @@ def make_provider(settings: Settings, on_sms: Callable[[str, str], None] | None 
     (``POSBOT_SANDBOX_URL``; ``posbot run`` and ``posbot chat`` start one themselves)."""
     if settings.provider == "sandbox" and settings.sandbox_url is None:
         return make_sandbox(settings, on_sms)
+    if settings.provider in ("manual", "email"):
+        return make_desk_provider(settings, make_sandbox(settings, on_sms))
     path = settings.providers_dir / f"{settings.provider}.yaml"
     if not path.is_file():
         raise ConfigError(
@@ -67,6 +72,31 @@ def make_provider(settings: Settings, on_sms: Callable[[str, str], None] | None 
         if value is not None:
             environ[name] = value if isinstance(value, str) else value.get_secret_value()
     return HttpProvider(load_provider_file(path, environ), environ=environ)
+
+
+def make_desk_provider(settings: Settings, directory: Provider) -> Provider:
+    """The manual or e-mail provider: terminals and codes from ``directory``, requests filed by
+    hand or by mail."""
+    state = DeskState(settings.desk_database)
+    if settings.provider == "manual":
+        return Composite("manual", directory, ManualDesk(state))
+    if settings.provider_email is None:
+        raise ConfigError(
+            "is needed for the e-mail provider",
+            setting="POSBOT_PROVIDER_EMAIL",
+            hint="set it to the provider's address requests are mailed to",
+        )
+    password = settings.smtp_password
+    smtp = Smtp(
+        settings.smtp_host,
+        settings.smtp_port,
+        settings.smtp_from,
+        settings.provider_email,
+        settings.smtp_username,
+        None if password is None else password.get_secret_value(),
+        settings.smtp_starttls,
+    )
+    return Composite("email", directory, EmailDesk(state, smtp, settings.letters_dir))
 
 
 def load_engine(settings: Settings, provider: Provider) -> Engine:

@@ -230,6 +230,34 @@ def sandbox_provider(
         asyncio.run(serve())
 
 
+requests_app = typer.Typer(help="Requests at the manual and e-mail providers (an agent's hand).")
+app.add_typer(requests_app, name="requests")
+
+
+@requests_app.command("set")
+def requests_set(
+    ticket: Annotated[str, typer.Argument(help="the ticket posbot gave, e.g. MA-000001")],
+    state: Annotated[str, typer.Argument(help="submitted, under_review, approved, completed, …")],
+    reference: Annotated[str | None, typer.Option(help="the provider's own number")] = None,
+    reason: Annotated[
+        str | None, typer.Option(help="the provider's words, e.g. on rejection")
+    ] = None,
+) -> None:
+    """Move a request filed by hand or by mail on; `posbot run` tells the merchant."""
+    from bot.providers.desk_state import DeskState
+    from bot.request_states import REQUEST_STATES
+
+    with operator_errors():
+        if state not in REQUEST_STATES:
+            raise PosbotError(f"STATE must be one of {', '.join(REQUEST_STATES)}")
+        found = DeskState(Settings().desk_database).set(
+            ticket, state, reason=reason, reference=reference
+        )
+        if found is None:
+            raise PosbotError(f"no request {ticket} at the manual or e-mail provider")
+    typer.echo(f"{ticket}: {state}" + (f" (reference {reference})" if reference else ""))
+
+
 @app.command()
 def send(
     text: Annotated[str, typer.Argument(help="what to write to the merchant")],

@@ -40,6 +40,7 @@ SECRETS = frozenset(
         "telegram_webhook_secret",
         "secret_key",
         "sandbox_token",
+        "smtp_password",
         "sandbox_webhook_secret",
         "wechat_token",
         "wechat_secret",
@@ -72,6 +73,25 @@ class Settings(BaseSettings):
     )
     providers_dir: Path = Field(
         default=PROJECT / "providers", description="a folder of provider files <name>.yaml"
+    )
+    # the e-mail and manual providers (POSBOT_PROVIDER=email / manual): where their requests
+    # are kept, the SMTP server and addresses, and the application letter templates
+    desk_database: str = Field(
+        default="sqlite:///./var/desk.db",
+        description="a database URL such as sqlite:///var/desk.db",
+    )
+    smtp_host: str = Field(default="127.0.0.1", description="the SMTP server's host")
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="a port, 1 to 65535")
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = Field(default=False, description="true or false")
+    smtp_from: str = Field(default="posbot@localhost", description="the sender's address")
+    provider_email: str | None = Field(
+        default=None, description="the provider's address requests are mailed to"
+    )
+    letters_dir: Path = Field(
+        default=PROJECT / "providers" / "letters",
+        description="a folder of application letter templates <provider>.yaml",
     )
     sandbox_url: str | None = Field(
         default=None, description="the http URL of a running posbot sandbox-provider"
