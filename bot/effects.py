@@ -19,6 +19,7 @@ from tenacity import (
 from bot.engine.events import InboundEvent
 from bot.errors import ProviderError, ProviderRejected, ProviderUnavailable
 from bot.providers.base import Balance, Filing, Provider
+from bot.providers.exports import with_workbook
 from bot.store.transaction import OutboxItem
 
 T = TypeVar("T")
@@ -147,6 +148,7 @@ class EffectRunner:
         files = await self._ask(lambda: self.provider.export_records(p["merchant_id"], p["serial"]))
         if not files:
             return "unavailable", {}
+        files = with_workbook(files)  # the CSVs, and the same as one XLSX
         return "exported", {
             "files": [
                 {
