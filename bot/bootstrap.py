@@ -18,6 +18,7 @@ from bot.providers.config import load_provider_file
 from bot.providers.desk_state import DeskState
 from bot.providers.desks import EmailDesk, ManualDesk, Smtp
 from bot.providers.http import HttpProvider
+from bot.providers.routing import RoutingProvider
 from bot.providers.sandbox import SandboxProvider
 from bot.runtime import Runtime
 from bot.service import ConversationService
@@ -49,6 +50,29 @@ def make_sandbox(
 
 
 def make_provider(settings: Settings, on_sms: Callable[[str, str], None] | None = None) -> Provider:
+    """POSBOT_PROVIDER's provider; with POSBOT_PROVIDER_ROUTES, a router in front of it and the
+    providers the table names (each built once)."""
+    default = make_one_provider(settings, on_sms)
+    if not settings.provider_routes:
+        return default
+    built: dict[str, Provider] = {settings.provider: default}
+    routes: dict[str, Provider] = {}
+    for prefix, name in settings.provider_routes.items():
+        if not prefix.isdigit():
+            raise ConfigError(
+                f"{prefix!r} is not a merchant-number prefix (digits)",
+                setting="POSBOT_PROVIDER_ROUTES",
+                hint='map digits to provider names, e.g. {"1021": "acme"}',
+            )
+        if name not in built:
+            built[name] = make_one_provider(settings.model_copy(update={"provider": name}), on_sms)
+        routes[prefix] = built[name]
+    return RoutingProvider(default, routes)
+
+
+def make_one_provider(
+    settings: Settings, on_sms: Callable[[str, str], None] | None = None
+) -> Provider:
     """The sandbox in this process when nothing else is configured (tests, scripts); otherwise
     the HTTP adapter its provider file describes — the sandbox service too, once it runs
     (``POSBOT_SANDBOX_URL``; ``posbot run`` and ``posbot chat`` start one themselves)."""
@@ -99,6 +123,15 @@ def make_desk_provider(settings: Settings, directory: Provider) -> Provider:
     return Composite("email", directory, EmailDesk(state, smtp, settings.letters_dir))
 
 
+def providers_of(provider: Provider) -> list[Provider]:
+    """The providers behind ``provider`` (itself, unless it routes)."""
+    return provider.providers if isinstance(provider, RoutingProvider) else [provider]
+
+
+def retries_itself(provider: Provider) -> bool:
+    return any(isinstance(p, HttpProvider) for p in providers_of(provider))
+
+
 def load_engine(settings: Settings, provider: Provider) -> Engine:
     """Flows and locales, checked together; refuses to start on any problem."""
     catalog = Catalog.load(settings.locales_dir)
@@ -130,7 +163,7 @@ def build(
     runtime = Runtime(
         service,
         # a provider that retries by itself (HTTP: backoff, circuit breaker) is asked once here
-        EffectRunner(provider, attempts=1 if isinstance(provider, HttpProvider) else 3),
+        EffectRunner(provider, attempts=1 if retries_itself(provider) else 3),
         provider,
         store,
         batch=settings.commit_batch,

@@ -16,7 +16,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from bot.bootstrap import App, build, load_engine, make_provider, make_sandbox
+from bot.bootstrap import App, build, load_engine, make_provider, make_sandbox, providers_of
 from bot.channels.terminal import TerminalChat
 from bot.engine.loader import load_flows
 from bot.errors import ConfigError, ConfigErrors, FlowErrors, PosbotError
@@ -91,8 +91,9 @@ async def _chat(settings: Settings, user: str, lang: str | None, wait: float) ->
             await _chat_with(built, settings, user, lang, wait, texts)
         finally:
             built.store.engine.dispose()
-            if isinstance(built.provider, HttpProvider):
-                await built.provider.aclose()
+            for provider in providers_of(built.provider):
+                if isinstance(provider, HttpProvider):
+                    await provider.aclose()
 
 
 async def _chat_with(

@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 
 import uvicorn
 
-from bot.bootstrap import App, build
+from bot.bootstrap import App, build, providers_of
 from bot.channels.base import Channel
 from bot.channels.webchat.channel import WebChatChannel
 from bot.console.auth import ensure_admin
@@ -194,8 +194,9 @@ async def serve(settings: Settings, *, say: Callable[[str], None] = print) -> No
                 await _serve(app, sock, say)
             finally:
                 app.store.engine.dispose()
-                if isinstance(app.provider, HttpProvider):
-                    await app.provider.aclose()
+                for provider in providers_of(app.provider):
+                    if isinstance(provider, HttpProvider):
+                        await provider.aclose()
     finally:
         sock.close()
 

@@ -71,6 +71,13 @@ class Settings(BaseSettings):
         pattern=r"^[a-z][a-z0-9_-]{0,31}$",
         description="sandbox, or the name of a file in POSBOT_PROVIDERS_DIR, e.g. acme",
     )
+    # several providers at once: merchant-number prefix (or a whole merchant number) → provider
+    # name, as JSON, e.g. {"1021": "sandbox", "102100058120004": "manual"}; the longest match
+    # wins, POSBOT_PROVIDER serves everyone else
+    provider_routes: dict[str, str] = Field(
+        default_factory=dict,
+        description='JSON of merchant-number prefix to provider, e.g. {"1021": "acme"}',
+    )
     providers_dir: Path = Field(
         default=PROJECT / "providers", description="a folder of provider files <name>.yaml"
     )
