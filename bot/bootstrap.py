@@ -163,7 +163,11 @@ def build(
     runtime = Runtime(
         service,
         # a provider that retries by itself (HTTP: backoff, circuit breaker) is asked once here
-        EffectRunner(provider, attempts=1 if retries_itself(provider) else 3),
+        EffectRunner(
+            provider,
+            attempts=1 if retries_itself(provider) else 3,
+            letters=settings.letters_dir if settings.letter_in_chat else None,
+        ),
         provider,
         store,
         batch=settings.commit_batch,

@@ -100,6 +100,8 @@ class Settings(BaseSettings):
         default=PROJECT / "providers" / "letters",
         description="a folder of application letter templates <provider>.yaml",
     )
+    # the application letter (申请函) goes to the merchant with their ticket
+    letter_in_chat: bool = Field(default=True, description="true or false")
     sandbox_url: str | None = Field(
         default=None, description="the http URL of a running posbot sandbox-provider"
     )

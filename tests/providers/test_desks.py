@@ -5,6 +5,7 @@ status changes reach the merchant's chat."""
 
 from __future__ import annotations
 
+import base64
 import email
 import email.policy
 import io
@@ -174,3 +175,24 @@ def test_the_provider_is_chosen_by_settings(tmp_path: Path) -> None:
     assert make_provider(settings(provider="email", provider_email="a@b.example")).name == "email"
     with pytest.raises(ConfigError, match="no provider file"):
         make_provider(settings(provider="acme"))
+
+
+async def test_the_merchant_gets_the_letter_with_the_ticket(tmp_path: Path) -> None:
+    bot = Bot(tmp_path)
+    client = bot.client()
+    await client.to_the_code_question()
+    await client.to_the_summary()
+    said = await client.tap("yes")
+    [ticket] = [str(r["ticket"]) for r in bot.app.store.requests()]
+    [letter] = said.attachments
+    assert letter["name"] == f"{ticket}-application.pdf"
+    assert "submit.filed" in said.keys and len(said.messages) >= 1
+    pdf = base64.b64decode(letter["data"])
+    text = pypdf.PdfReader(io.BytesIO(pdf)).pages[0].extract_text().replace("\n", "")
+    assert "102100058120001" in text and "LKL8A2301234" in text and ticket in text
+    [state] = (
+        [bot.app.store.conversation_state("test", client.user)]
+        if hasattr(bot.app.store, "conversation_state")
+        else [None]
+    )
+    assert state is None or "application.pdf" not in state  # never kept in the state
