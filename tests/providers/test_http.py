@@ -4,18 +4,22 @@ provider files checked with file and line."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
+from fastapi import FastAPI, Request
 
 from bot.errors import ProviderFileErrors, ProviderRejected, ProviderUnavailable
 from bot.providers.base import Filing
 from bot.providers.breaker import CircuitOpen
-from bot.providers.config import Breaker, Retries, load_provider_file
-from bot.providers.sandbox_server import SandboxServer
+from bot.providers.config import Auth, Breaker, Retries, load_provider_file
+from bot.providers.sandbox_server import SandboxServer, loopback_socket
+from bot.providers.signing import verify
 from bot.settings import PROJECT
 from tests.providers.sandbox_http import ENVIRON, TOKEN, http_provider, sandbox
 
@@ -139,3 +143,43 @@ def test_a_provider_file_that_is_not_yaml(tmp_path: Path) -> None:
     with pytest.raises(ProviderFileErrors) as refused:
         load_provider_file(path, {})
     assert str(refused.value).startswith(f"{path}:3: not valid YAML")
+
+
+async def test_hmac_signed_requests_are_verifiable_by_the_provider() -> None:
+    """auth: hmac — each request carries X-Timestamp and X-Signature over "METHOD path\\nbody";
+    a provider's own endpoint (here a loopback FastAPI app) can check them."""
+    seen: list[str] = []
+    api = FastAPI()
+
+    @api.get("/requests/{ticket}")
+    async def status(ticket: str, request: Request) -> dict[str, str]:
+        signed = f"GET {request.url.path}\n".encode() + await request.body()
+        seen.append(
+            verify(
+                "hmac-secret-for-tests",
+                request.headers.get("x-timestamp"),
+                request.headers.get("x-signature"),
+                signed,
+                now=time.time(),
+            )
+        )
+        return {"ticket": ticket, "state": "under_review"}
+
+    sock = loopback_socket()
+    server = uvicorn.Server(uvicorn.Config(api, log_level="warning", log_config=None))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        await asyncio.sleep(0.01)
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    provider = http_provider(url, auth=Auth(kind="hmac", secret_env="ACME_SECRET"))
+    provider._secret = "hmac-secret-for-tests"  # as ACME_SECRET would set it
+    try:
+        assert (await provider.status("T-1")).state == "under_review"
+        provider._secret = "another-secret"
+        await provider.status("T-1")
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+        await provider.aclose()
+    assert seen == ["ok", "bad_signature"]
