@@ -48,11 +48,17 @@ async def measure(merchants: int, workdir: Path, profile: bool) -> dict[str, obj
     if run.failures:
         raise SystemExit("posbot failed:\n" + "\n".join(run.failures[:10]))
     gc.collect()
+    # the same run over HTTP: the sandbox service in its own process, the HTTP adapter
+    http_run: Run = await run_posbot(workdir / "http", merchants, over_http=True)
+    if http_run.failures:
+        raise SystemExit("posbot over HTTP failed:\n" + "\n".join(http_run.failures[:10]))
+    gc.collect()
     again_messages, again_seconds = await run_aiogram(scripts)
     aiogram_per_second = (aio_messages + again_messages) / (aio_seconds + again_seconds)
     idle = await idle_conversations(workdir / "idle", merchants)
     ms = [latency * 1000 for latency in run.latencies]
     waited = [wait * 1000 for wait in run.waits]
+    http_ms = [latency * 1000 for latency in http_run.latencies]
     figures: dict[str, object] = {
         "merchants": merchants,
         "messages": run.messages,
@@ -65,6 +71,10 @@ async def measure(merchants: int, workdir: Path, profile: bool) -> dict[str, obj
         "p99_ms": round(percentile(ms, 0.99), 3),
         "queued_p50_ms": round(statistics.median(waited), 1),
         "queued_p99_ms": round(percentile(waited, 0.99), 1),
+        "http_posbot_msg_s": round(http_run.per_second, 1),
+        "http_to_in_process": round(http_run.per_second / run.per_second, 3),
+        "http_p50_ms": round(statistics.median(http_ms), 3),
+        "http_p99_ms": round(percentile(http_ms, 0.99), 3),
         "events_per_commit": round(run.events_per_commit, 2),
         "db_kb": run.db_bytes // 1024,
         "rss_kb_per_idle_conversation": round(idle.rss_kb_per_conversation, 3),
@@ -77,6 +87,9 @@ async def measure(merchants: int, workdir: Path, profile: bool) -> dict[str, obj
         f"p95 {figures['p95_ms']:.2f} ms  p99 {figures['p99_ms']:.2f} ms  "
         f"(queued: p50 {figures['queued_p50_ms']} ms, p99 {figures['queued_p99_ms']} ms)  "
         f"{run.events_per_commit:.1f} events/commit  db {figures['db_kb']} KB  "
+        f"over HTTP: {http_run.per_second:.1f} msg/s "
+        f"({figures['http_to_in_process']:.2f} of in-process, p50 {figures['http_p50_ms']} ms, "
+        f"p99 {figures['http_p99_ms']} ms)  "
         f"idle: {idle.rss_kb_per_conversation:.2f} KB RSS, "
         f"{idle.heap_bytes_per_conversation:.0f} B heap per conversation"
     )

@@ -89,8 +89,24 @@ def make_app(
     return build(settings, provider=provider), provider, terminals
 
 
-async def run_posbot(workdir: Path, merchants: int) -> Run:
+async def run_posbot(workdir: Path, merchants: int, *, over_http: bool = False) -> Run:
+    """The run; ``over_http``: the provider is the sandbox service in a process of its own,
+    spoken to by the HTTP adapter, as `make run` does."""
+    if not over_http:
+        return await _run(workdir, merchants, None)
+    from bench.http_sandbox import sandbox_service
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    with sandbox_service(workdir, merchants + WARM_UP, 1000, CODE) as url:
+        return await _run(workdir, merchants, url)
+
+
+async def _run(workdir: Path, merchants: int, url: str | None) -> Run:
     app, provider, terminals = make_app(workdir, merchants + WARM_UP)
+    if url is not None:
+        from bench.http_sandbox import http_provider
+
+        app = build(app.settings, provider=http_provider(url))
     runtime = app.runtime
     keys = itertools.count()
     undelivered: list[OutboxItem] = []
@@ -130,9 +146,15 @@ async def run_posbot(workdir: Path, merchants: int) -> Run:
     run.events_per_commit = (runtime.committed_events - events) / max(runtime.commits - commits, 1)
     requests = app.store.requests()
     expected = merchants + WARM_UP
-    if provider.filings != expected or len(requests) != expected:
+    filed = provider.filings
+    if url is not None:
+        from bench.http_sandbox import filed_at
+
+        filed = filed_at(url)
+        await app.provider.aclose()  # type: ignore[attr-defined]
+    if filed != expected or len(requests) != expected:
         run.failures.append(
-            f"filed {provider.filings} requests at the provider and stored {len(requests)} "
+            f"filed {filed} requests at the provider and stored {len(requests)} "
             f"for {expected} merchants"
         )
     if len({r["ticket"] for r in requests}) != len(requests):

@@ -16,11 +16,13 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from bot.bootstrap import build, load_engine, make_provider
+from bot.bootstrap import App, build, load_engine, make_provider, make_sandbox, providers_of
 from bot.channels.terminal import TerminalChat
 from bot.engine.loader import load_flows
 from bot.errors import ConfigError, ConfigErrors, FlowErrors, PosbotError
 from bot.logs import log_to_file
+from bot.providers.embedded import embedded_sandbox
+from bot.providers.http import HttpProvider
 from bot.settings import Settings, config_errors
 from bot.validation import mask_phone
 
@@ -83,7 +85,20 @@ async def _chat(settings: Settings, user: str, lang: str | None, wait: float) ->
         if settings.demo:
             texts.append(f"[sandbox SMS to {mask_phone(phone)}: {code}]")
 
-    built = build(settings, provider=make_provider(settings, on_sms=show_sms))
+    async with embedded_sandbox(settings, on_sms=show_sms) as settings:
+        built = build(settings, provider=make_provider(settings, on_sms=show_sms))
+        try:
+            await _chat_with(built, settings, user, lang, wait, texts)
+        finally:
+            built.store.engine.dispose()
+            for provider in providers_of(built.provider):
+                if isinstance(provider, HttpProvider):
+                    await provider.aclose()
+
+
+async def _chat_with(
+    built: App, settings: Settings, user: str, lang: str | None, wait: float, texts: list[str]
+) -> None:
     chat = TerminalChat(
         built.runtime,
         user_id=user,
@@ -158,6 +173,90 @@ def run() -> None:
         _log_to_file(settings).addFilter(Hiding(secrets_of(settings)))
         echo_warnings(settings)
         asyncio.run(serve(settings, say=typer.echo))
+
+
+@app.command("sandbox-provider")
+def sandbox_provider(
+    port: Annotated[int, typer.Option(help="the loopback port to listen on")] = 8090,
+    webhook_url: Annotated[
+        str | None, typer.Option(help="where status webhooks go, e.g. posbot's /providers/…")
+    ] = None,
+    review_seconds: Annotated[
+        float | None, typer.Option(help="seconds per review stage (POSBOT_SANDBOX_REVIEW_SECONDS)")
+    ] = None,
+    generate: Annotated[
+        int, typer.Option(help="add this many clean terminals (BENCH0001000, …) to the demo ones")
+    ] = 0,
+    generate_from: Annotated[
+        int, typer.Option(help="the first generated terminal's number")
+    ] = 1000,
+) -> None:
+    """The sandbox provider as an HTTP service of its own, on 127.0.0.1 and its own SQLite file
+    (POSBOT_SANDBOX_DATABASE); bearer token POSBOT_SANDBOX_TOKEN, webhooks signed with
+    POSBOT_SANDBOX_WEBHOOK_SECRET. Until SIGTERM or Ctrl-C."""
+    from bot.providers.sandbox_server import SandboxServer
+
+    with operator_errors():
+        settings = Settings()
+        if review_seconds is not None:
+            settings.sandbox_review_seconds = review_seconds
+        provider = make_sandbox(settings)
+        provider.generate_terminals(generate, start=generate_from)
+        token, secret = settings.sandbox_token, settings.sandbox_webhook_secret
+        if webhook_url and secret is None:
+            raise ConfigError(
+                "is needed with --webhook-url",
+                setting="POSBOT_SANDBOX_WEBHOOK_SECRET",
+                hint="set it to a random string of 16 characters or more",
+            )
+
+        async def serve() -> None:
+            try:
+                server = SandboxServer(
+                    provider,
+                    token=None if token is None else token.get_secret_value(),
+                    webhook_url=webhook_url,
+                    webhook_secret=None if secret is None else secret.get_secret_value(),
+                    port=port,
+                )
+            except OSError as exc:
+                raise ConfigError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from exc
+            await server.start()
+            typer.echo(f"posbot sandbox-provider: {server.url}")
+            try:
+                await server.wait()
+            finally:
+                await server.stop()
+
+        asyncio.run(serve())
+
+
+requests_app = typer.Typer(help="Requests at the manual and e-mail providers (an agent's hand).")
+app.add_typer(requests_app, name="requests")
+
+
+@requests_app.command("set")
+def requests_set(
+    ticket: Annotated[str, typer.Argument(help="the ticket posbot gave, e.g. MA-000001")],
+    state: Annotated[str, typer.Argument(help="submitted, under_review, approved, completed, …")],
+    reference: Annotated[str | None, typer.Option(help="the provider's own number")] = None,
+    reason: Annotated[
+        str | None, typer.Option(help="the provider's words, e.g. on rejection")
+    ] = None,
+) -> None:
+    """Move a request filed by hand or by mail on; `posbot run` tells the merchant."""
+    from bot.providers.desk_state import DeskState
+    from bot.request_states import REQUEST_STATES
+
+    with operator_errors():
+        if state not in REQUEST_STATES:
+            raise PosbotError(f"STATE must be one of {', '.join(REQUEST_STATES)}")
+        found = DeskState(Settings().desk_database).set(
+            ticket, state, reason=reason, reference=reference
+        )
+        if found is None:
+            raise PosbotError(f"no request {ticket} at the manual or e-mail provider")
+    typer.echo(f"{ticket}: {state}" + (f" (reference {reference})" if reference else ""))
 
 
 @app.command()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from tenacity import (
@@ -19,6 +20,8 @@ from tenacity import (
 from bot.engine.events import InboundEvent
 from bot.errors import ProviderError, ProviderRejected, ProviderUnavailable
 from bot.providers.base import Balance, Filing, Provider
+from bot.providers.exports import with_workbook
+from bot.providers.letter import letter_values, load_letter_template, render_letter
 from bot.store.transaction import OutboxItem
 
 T = TypeVar("T")
@@ -38,8 +41,16 @@ def balance_data(balance: Balance) -> dict[str, Any]:
 
 
 class EffectRunner:
-    def __init__(self, provider: Provider, *, attempts: int = 3, wait_max: float = 2.0) -> None:
+    def __init__(
+        self,
+        provider: Provider,
+        *,
+        attempts: int = 3,
+        wait_max: float = 2.0,
+        letters: Path | None = None,
+    ) -> None:
         self.provider = provider
+        self.letters = letters  # application letter templates: a filing brings its letter
         self.attempts = attempts
         self.wait_max = wait_max
         self._calls: dict[str, Callable[[dict[str, Any]], Awaitable[Result]]] = {
@@ -134,7 +145,7 @@ class EffectRunner:
             status = await self._ask(lambda: self.provider.submit(filing))
         except ProviderRejected as exc:
             return "refused", {"code": exc.code}
-        return "filed", {
+        data: dict[str, Any] = {
             "ticket": status.ticket,
             "state": status.state,
             "kind": filing.kind,
@@ -142,11 +153,25 @@ class EffectRunner:
             "merchant_id": filing.merchant_id,
             "serial": filing.serial,
         }
+        if self.letters is not None:
+            data["letter"] = self._letter(filing, status.ticket)
+        return "filed", data
+
+    def _letter(self, filing: Filing, ticket: str) -> dict[str, str]:
+        """The application letter of ``filing``, for the merchant's own records."""
+        template = load_letter_template(self.letters or Path(), self.provider.name)
+        pdf = render_letter(template, letter_values(filing, ticket=ticket))
+        return {
+            "name": f"{ticket}-application.pdf",
+            "content_type": "application/pdf",
+            "data": base64.b64encode(pdf).decode(),
+        }
 
     async def _export_records(self, p: dict[str, Any]) -> Result:
         files = await self._ask(lambda: self.provider.export_records(p["merchant_id"], p["serial"]))
         if not files:
             return "unavailable", {}
+        files = with_workbook(files)  # the CSVs, and the same as one XLSX
         return "exported", {
             "files": [
                 {

@@ -5,6 +5,8 @@ PosbotError
 │   └── ConfigErrors            several of them, reported together
 ├── FlowError                   a flow file that cannot load (file, line, flow, step)
 │   └── FlowErrors              several of them, reported together
+├── ProviderFileError           a provider file that cannot load (file, line)
+│   └── ProviderFileErrors      several of them, reported together
 ├── LocaleError                 a message missing from a catalog (locale, key)
 ├── NoConversation              nobody to write to: that user never wrote (channel, user_id)
 ├── ProviderError               anything a provider adapter raises, converted at the edge
@@ -88,6 +90,34 @@ class FlowErrors(PosbotError):
     def __init__(self, errors: Sequence[FlowError]) -> None:
         self.errors = list(errors)
         super().__init__("\n".join(str(e) for e in self.errors))
+
+
+class ProviderFileError(PosbotError):
+    """A provider file (providers/<name>.yaml) that cannot load; names the file and line."""
+
+    def __init__(self, message: str, *, file: str, line: int | None = None) -> None:
+        self.message = message
+        self.file = file
+        self.line = line
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        return f"{where}: {self.message}"
+
+
+class ProviderFileErrors(ProviderFileError):
+    """Every problem found in a provider file, so an operator fixes them in one go."""
+
+    def __init__(self, errors: Sequence[ProviderFileError]) -> None:
+        self.errors = list(errors)
+        self.message = "\n".join(str(e) for e in self.errors)
+        self.file = self.errors[0].file if self.errors else "?"
+        self.line = None
+        PosbotError.__init__(self, self.message)
+
+    def __str__(self) -> str:
+        return "\n".join(str(e) for e in self.errors)
 
 
 class LocaleError(PosbotError):

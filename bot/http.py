@@ -13,9 +13,11 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from bot import __version__
-from bot.bootstrap import App
+from bot.bootstrap import App, providers_of
 from bot.channels.base import Channel
 from bot.console.mount import mount_console
+from bot.providers.http import HttpProvider
+from bot.providers.receiver import mount_status_webhook
 
 log = logging.getLogger("posbot.http")
 
@@ -48,6 +50,9 @@ def make_http(app: App, channels: Sequence[Channel]) -> FastAPI:
         return JSONResponse(body)
 
     mount_console(http, app)
+    for provider in providers_of(app.provider):  # status webhooks of those that send them
+        if isinstance(provider, HttpProvider):
+            mount_status_webhook(http, app.runtime, provider)
     for channel in channels:
         channel.mount(http)
     return http

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from bot.effects import EffectRunner
 from bot.engine.events import InboundEvent, scrubbed
 from bot.notifier import Notifier
-from bot.providers.base import Provider
+from bot.providers.base import Provider, RequestStatus
 from bot.request_states import FINAL_STATES
 from bot.service import ConversationService, Handled
 from bot.store.repository import OpenRequest, Store
@@ -25,6 +25,18 @@ log = logging.getLogger("posbot.runtime")
 MIN_BATCH = 2  # a commit (an fsync) is worth sharing even when each event is slow
 BACKLOG_SHARE = 4  # with a backlog, a commit takes at least this share of it
 MAX_EVENT_ATTEMPTS = 3  # an inbound event that fails this often is set aside for an operator
+# how far on a request's review each state is: a status never moves a request back
+# (needs_info and under_review go back and forth, so they stand level)
+RANK = {
+    "filing": -1,
+    "submitted": 0,
+    "under_review": 1,
+    "needs_info": 1,
+    "approved": 2,
+    "completed": 3,
+    "rejected": 3,
+    "cancelled": 3,
+}
 
 
 @dataclass
@@ -180,27 +192,46 @@ class Runtime:
             except Exception:  # one provider hiccup must not stop the others' updates
                 log.warning("status of %s unavailable", request.ticket, exc_info=True)
                 continue
-            if (status.state, status.reason) == (request.status, request.reason):
-                continue
-            event = InboundEvent(
-                request.channel,
-                request.user_id,
-                f"status:{status.ticket}:{request.changes}:{status.state}",
-                kind="status",
-                payload={
-                    "ticket": status.ticket,
-                    "state": status.state,
-                    "reason": status.reason,
-                    "kind": request.kind,
-                },
-            )
-            try:
-                if not self.service.handle(event).duplicate:
-                    changed += 1
-                    self.notifier.notify(request.channel)
-            except Exception:  # one conversation's trouble must not stop the others' news
-                log.exception("status %s of %s not delivered", status.state, request.ticket)
+            changed += self.push_status(request, status)
         return changed
+
+    def status_reported(self, status: RequestStatus) -> bool:
+        """A status the provider pushed (a webhook): pushed into its chat when it moves the
+        request on. False: no such open request, the same status again, or an older one."""
+        found = self.store.open_requests(sorted(FINAL_STATES), ticket=status.ticket)
+        return bool(found) and self.push_status(found[0], status)
+
+    def push_status(self, request: OpenRequest, status: RequestStatus) -> bool:
+        """Through the engine into the merchant's chat, when ``status`` moves ``request`` on:
+        the same status seen again, or one that comes after a later one (a webhook out of
+        order), changes nothing and tells nobody."""
+        if (status.state, status.reason) == (request.status, request.reason):
+            return False
+        if RANK.get(status.state, 0) < RANK.get(request.status, -1):
+            log.info(
+                "status %s of %s is older than %s", status.state, status.ticket, request.status
+            )
+            return False
+        event = InboundEvent(
+            request.channel,
+            request.user_id,
+            f"status:{status.ticket}:{request.changes}:{status.state}",
+            kind="status",
+            payload={
+                "ticket": status.ticket,
+                "state": status.state,
+                "reason": status.reason,
+                "kind": request.kind,
+            },
+        )
+        try:
+            if self.service.handle(event).duplicate:
+                return False
+        except Exception:  # one conversation's trouble must not stop the others' news
+            log.exception("status %s of %s not delivered", status.state, status.ticket)
+            return False
+        self.notifier.notify(request.channel)
+        return True
 
     def open_requests(self, channel: str, user_id: str) -> list[OpenRequest]:
         return self.store.open_requests(sorted(FINAL_STATES), channel=channel, user_id=user_id)

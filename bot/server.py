@@ -21,17 +21,19 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 
 import uvicorn
 
-from bot.bootstrap import App, build, make_provider
+from bot.bootstrap import App, build, make_provider, providers_of
 from bot.channels.base import Channel
 from bot.channels.webchat.channel import WebChatChannel
 from bot.console.auth import ensure_admin
 from bot.errors import ConfigError, PosbotError
 from bot.http import make_http
 from bot.logs import FORMAT, Redacting
+from bot.providers.embedded import embedded_sandbox
+from bot.providers.http import HttpProvider
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.validation.masking import mask_phone
@@ -39,6 +41,7 @@ from bot.validation.masking import mask_phone
 log = logging.getLogger("posbot.server")
 STOP_SECONDS = 10.0  # a channel, or the background loop, gets this long to stop cleanly
 GRACE_SECONDS = 5  # open HTTP requests get this long to finish
+WEBHOOK_POLL_ROUNDS = 30  # a provider that pushes its statuses is also polled this rarely
 
 
 def channels_for(settings: Settings, app: App) -> list[Channel]:
@@ -112,11 +115,19 @@ def _bind_error(host: str, port: int, exc: OSError) -> ConfigError:
     )
 
 
-async def background(runtime: Runtime, every: float, stopping: asyncio.Event) -> None:
-    """Effects that are due (retries, those a crash left behind) and provider status changes,
-    every ``every`` seconds until ``stopping``; a failure is logged and the loop goes on."""
+async def background(
+    runtime: Runtime, every: float, stopping: asyncio.Event, *, poll_rounds: int = 1
+) -> None:
+    """Effects that are due (retries, those a crash left behind) every ``every`` seconds, and
+    provider status changes every ``poll_rounds`` such rounds, until ``stopping``; a failure is
+    logged and the loop goes on."""
+    rounds = 0
     while not stopping.is_set():
-        for name, work in (("sweep", runtime.sweep), ("status polling", runtime.poll_statuses)):
+        works: list[tuple[str, Callable[[], Awaitable[int]]]] = [("sweep", runtime.sweep)]
+        if rounds % poll_rounds == 0:
+            works.append(("status polling", runtime.poll_statuses))
+        rounds += 1
+        for name, work in works:
             try:
                 await work()
             except Exception:
@@ -184,11 +195,19 @@ async def serve(settings: Settings, *, say: Callable[[str], None] = _print) -> N
             say(f"posbot run: [sandbox SMS to {mask_phone(phone)}: {code}]")
 
     try:
-        app = build(settings, provider=make_provider(settings, on_sms=show_sms))
-        try:
-            await _serve(app, sock, say)
-        finally:
-            app.store.engine.dispose()
+        host, port = sock.getsockname()[:2]
+        local = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        shown = f"[{local}]" if ":" in local else local
+        posbot_url = f"http://{shown}:{port}"
+        async with embedded_sandbox(settings, posbot_url=posbot_url, on_sms=show_sms) as settings:
+            app = build(settings, provider=make_provider(settings, on_sms=show_sms))
+            try:
+                await _serve(app, sock, say)
+            finally:
+                app.store.engine.dispose()
+                for provider in providers_of(app.provider):
+                    if isinstance(provider, HttpProvider):
+                        await provider.aclose()
     finally:
         sock.close()
 
@@ -215,7 +234,16 @@ async def _serve(app: App, sock: socket.socket, say: Callable[[str], None]) -> N
                 await _start(channel, secrets_of(settings))
                 started.append(channel)
                 http.state.running.add(channel.name)
-            worker = asyncio.create_task(background(app.runtime, settings.poll_seconds, stopping))
+            # with status webhooks, polling is only the safety net for one that got lost
+            pushed = isinstance(app.provider, HttpProvider) and app.provider.config.webhook
+            worker = asyncio.create_task(
+                background(
+                    app.runtime,
+                    settings.poll_seconds,
+                    stopping,
+                    poll_rounds=WEBHOOK_POLL_ROUNDS if pushed else 1,
+                )
+            )
             host, port = sock.getsockname()[:2]
             shown = f"[{host}]" if ":" in host else host
             for channel in channels:  # the web chat first: it is always on
@@ -228,6 +256,8 @@ async def _serve(app: App, sock: socket.socket, say: Callable[[str], None]) -> N
                     "`posbot agents add NAME --role admin|agent` adds agents or resets one)"
                 )
             say(f"posbot run: health: http://{shown}:{port}/healthz")
+            if isinstance(app.provider, HttpProvider):
+                say(f"posbot run: provider {app.provider.name} at {app.provider.base_url}")
             if settings.demo:
                 say(
                     "posbot run: demo mode: the sandbox's one-time codes are printed here "

@@ -39,6 +39,9 @@ SECRETS = frozenset(
         "telegram_token",
         "telegram_webhook_secret",
         "secret_key",
+        "sandbox_token",
+        "smtp_password",
+        "sandbox_webhook_secret",
         "wechat_token",
         "wechat_secret",
         "wechat_aes_key",
@@ -61,7 +64,54 @@ class Settings(BaseSettings):
     commit_batch: int = Field(default=32, ge=1, le=1000, description="a whole number, 1 to 1000")
     commit_batch_ms: float = Field(default=1.5, gt=0, description="milliseconds, above 0")
     default_locale: str = "zh_CN"
-    provider: Literal["sandbox"] = Field(default="sandbox", description="sandbox")
+    # which provider files requests: "sandbox" (started beside posbot run / chat, over HTTP,
+    # unless POSBOT_SANDBOX_URL names a running one) or the name of a providers/<name>.yaml
+    provider: str = Field(
+        default="sandbox",
+        pattern=r"^[a-z][a-z0-9_-]{0,31}$",
+        description="sandbox, or the name of a file in POSBOT_PROVIDERS_DIR, e.g. acme",
+    )
+    # several providers at once: merchant-number prefix (or a whole merchant number) → provider
+    # name, as JSON, e.g. {"1021": "sandbox", "102100058120004": "manual"}; the longest match
+    # wins, POSBOT_PROVIDER serves everyone else
+    provider_routes: dict[str, str] = Field(
+        default_factory=dict,
+        description='JSON of merchant-number prefix to provider, e.g. {"1021": "acme"}',
+    )
+    providers_dir: Path = Field(
+        default=PROJECT / "providers", description="a folder of provider files <name>.yaml"
+    )
+    # the e-mail and manual providers (POSBOT_PROVIDER=email / manual): where their requests
+    # are kept, the SMTP server and addresses, and the application letter templates
+    desk_database: str = Field(
+        default="sqlite:///./var/desk.db",
+        description="a database URL such as sqlite:///var/desk.db",
+    )
+    smtp_host: str = Field(default="127.0.0.1", description="the SMTP server's host")
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="a port, 1 to 65535")
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = Field(default=False, description="true or false")
+    smtp_from: str = Field(default="posbot@localhost", description="the sender's address")
+    provider_email: str | None = Field(
+        default=None, description="the provider's address requests are mailed to"
+    )
+    letters_dir: Path = Field(
+        default=PROJECT / "providers" / "letters",
+        description="a folder of application letter templates <provider>.yaml",
+    )
+    # the application letter (申请函) goes to the merchant with their ticket
+    letter_in_chat: bool = Field(default=True, description="true or false")
+    sandbox_url: str | None = Field(
+        default=None, description="the http URL of a running posbot sandbox-provider"
+    )
+    sandbox_token: SecretStr | None = Field(
+        default=None, description="the bearer token the sandbox service asks for"
+    )
+    # signs the sandbox's status webhooks to posbot (made up per start when embedded)
+    sandbox_webhook_secret: SecretStr | None = Field(
+        default=None, min_length=16, description="a random string of 16 characters or more"
+    )
     retention_days: int = Field(default=180, ge=1, description="a whole number of days, 1 or more")
     flows_dir: Path = Field(default=PROJECT / "flows", description="a folder of flow *.yaml files")
     locales_dir: Path = Field(

@@ -30,6 +30,7 @@ def test_the_benchmark_runs_end_to_end_and_prints_json(
     }
     assert keys <= set(last)
     assert last["merchants"] == 3 and last["tickets"] == 3
+    assert last["http_posbot_msg_s"] > 0 and last["http_to_in_process"] > 0  # over HTTP too
     assert last["messages"] == 3 * 16
     assert [run["merchants"] for run in last["runs"]] == [2, 3]
 

@@ -14,6 +14,7 @@ import random
 import signal
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
@@ -27,7 +28,15 @@ LONG_GAP = 31 * 60  # ... and sometimes more than the phone check's 30 minutes
 
 
 class Worker:
-    def __init__(self, tmp: Path, merchants: int, *, kill_after_answer: float, seed: int) -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        merchants: int,
+        *,
+        kill_after_answer: float,
+        seed: int,
+        extra: Sequence[str] = (),
+    ) -> None:
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -45,6 +54,7 @@ class Worker:
                 str(seed),
                 "--sms-log",
                 str(tmp / "sms.log"),
+                *extra,
             ],
             cwd=PROJECT,
             stdin=subprocess.DEVNULL,

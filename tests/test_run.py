@@ -308,12 +308,14 @@ async def test_serve_mounts_starts_and_stops_channels_in_order(
         signal.raise_signal(signal.SIGTERM)  # uvicorn's handler: a graceful exit
         await asyncio.wait_for(running, STOP_SECONDS)
     assert calls == ["mount", "start", "stop"]
-    channel, console, admin, health, demo, *rest = said
+    channel, console, admin, health, provider, demo, *rest = said
     assert channel == "posbot run: fake: a channel for tests"
     assert console == f"posbot run: console: http://127.0.0.1:{port}/console"
     assert admin.startswith("posbot run: console login: admin, password ")
     assert "shown this once" in admin and "posbot agents add" in admin
     assert health == f"posbot run: health: http://127.0.0.1:{port}/healthz"
+    # no other provider configured: the sandbox service runs beside it, spoken to over HTTP
+    assert provider.startswith("posbot run: provider sandbox at http://127.0.0.1:")
     assert demo.startswith("posbot run: demo mode: the sandbox's one-time codes are printed here")
     assert rest == ["posbot run: stopped"]
 

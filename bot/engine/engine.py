@@ -5,6 +5,7 @@ replies, effects) in one transaction."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +14,7 @@ from jinja2 import TemplateError
 
 from bot.engine.agents import on_agent
 from bot.engine.agents import refusal as does_not_fit
-from bot.engine.events import Effect, InboundEvent, Reply
+from bot.engine.events import Attachment, Effect, InboundEvent, Reply
 from bot.engine.flow import FlowSet
 from bot.engine.intents import ALWAYS, INTENTS, reprompt
 from bot.engine.state import ConversationState
@@ -210,7 +211,17 @@ class Engine:
             # stale: the merchant moved on. A filing that went through is never dropped.
             if payload.get("call") == "submit" and outcome == "filed":
                 turn.track_request(data["ticket"], str(data.get("kind", "")), data["state"])
-                turn.say("status.filed_late", ticket=data["ticket"])
+                letter = data.get("letter")
+                files = (
+                    ()
+                    if not letter
+                    else (
+                        Attachment(
+                            letter["name"], letter["content_type"], base64.b64decode(letter["data"])
+                        ),
+                    )
+                )
+                turn.say("status.filed_late", ticket=data["ticket"], attachments=files)
             return
         state.awaiting = None
         state.status = "active"

@@ -40,6 +40,9 @@ class Turn:
         # a phone number the platform vouches for: the sender shared their own contact
         # (Telegram checks it is theirs) — {"phone": ..., "method": "telegram_contact"}
         self.vouched_phone: Mapping[str, str] | None = None
+        # files an outcome brought (the application letter of a filing): they go with the next
+        # reply said in this turn, and are never kept in the conversation's state
+        self.pending_files: list[Attachment] = []
         self._hops = 0
 
     @property
@@ -78,7 +81,9 @@ class Turn:
             b if isinstance(b, Button) else Button(self.text(b[0]), b[1]) for b in buttons
         )
         share = None if share_phone is None else self.text(share_phone)
-        self.replies.append(Reply(text, rendered, tuple(attachments), keys, share, in_place))
+        files = (*attachments, *self.pending_files)
+        self.pending_files = []
+        self.replies.append(Reply(text, rendered, files, keys, share, in_place))
 
     # -- moving ------------------------------------------------------------------------------
 

@@ -219,6 +219,17 @@ class SandboxProvider(Provider):
 
     # -- review -------------------------------------------------------------------------------
 
+    def step_review(self, ticket: str) -> RequestStatus:
+        """Move ``ticket``'s review on by one stage now (tests drive review step by step)."""
+        status = self._status_of(ticket)
+        if not status.is_final:
+            self._state.shift(ticket, self._step if self._step > 0 else 1.0)
+        return self._status_of(ticket)
+
+    def ticket_for(self, idempotency_key: str) -> str | None:
+        """The ticket already filed under ``idempotency_key``, if any."""
+        return self._state.ticket_for(idempotency_key)
+
     def _status_of(self, ticket: str) -> RequestStatus:
         request = self._state.request(ticket)
         if request is not None:

@@ -117,6 +117,9 @@ class MemoryState:
     def count(self) -> int:
         return len(self._requests)
 
+    def shift(self, ticket: str, seconds: float) -> None:
+        self._requests[ticket].submitted_at -= seconds
+
     def put_code(self, serial: str, code: str, expires_at: float) -> None:
         self._codes[serial] = StoredCode(code, expires_at, False, None)
 
@@ -193,6 +196,15 @@ class SandboxState:
     def count(self) -> int:
         with self._tx() as tx:
             return len(tx.execute(select(REQUESTS.c.id)).all())
+
+    def shift(self, ticket: str, seconds: float) -> None:
+        """Review of ``ticket`` as if it had been filed ``seconds`` earlier (tests step it)."""
+        with self._tx() as tx:
+            tx.execute(
+                update(REQUESTS)
+                .where(REQUESTS.c.ticket == ticket)
+                .values(submitted_at=REQUESTS.c.submitted_at - seconds)
+            )
 
     # -- codes ---------------------------------------------------------------------------------
 

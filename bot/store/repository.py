@@ -197,7 +197,12 @@ class Store(Claims, People):
                 )
 
     def open_requests(
-        self, final_states: Sequence[str], *, channel: str | None = None, user_id: str | None = None
+        self,
+        final_states: Sequence[str],
+        *,
+        channel: str | None = None,
+        user_id: str | None = None,
+        ticket: str | None = None,
     ) -> list[OpenRequest]:
         query = (
             select(
@@ -218,8 +223,16 @@ class Store(Claims, People):
             query = query.where(CONVERSATION.c.channel == channel)
         if user_id is not None:
             query = query.where(CONVERSATION.c.user_id == user_id)
+        if ticket is not None:
+            query = query.where(REQUEST.c.ticket == ticket)
         with self._read() as connection:
             return [OpenRequest(*row) for row in connection.execute(query).all()]
+
+    def claim_key(self, channel: str, key: str) -> bool:
+        """Record ``key`` as seen on ``channel`` (a provider's webhook event id); False when it
+        was seen before."""
+        with self.transaction() as tx:
+            return tx.claim(channel, key)
 
     def save_flow_versions(self, flows: Sequence[tuple[str, str, str]]) -> None:
         with self.transaction() as tx:

@@ -207,7 +207,7 @@ async def test_files_are_links_for_their_visitor_only(tmp_path: Path) -> None:
         await visitor.tap("next")
         exported = await visitor.tap("export")
         files = [f for r in exported for f in r["attachments"]]
-        assert len(files) == 3 and "data" not in files[0]
+        assert len(files) == 4 and "data" not in files[0]  # three CSV, one XLSX
         download = await visitor.client.get(files[0]["url"])
         assert download.status_code == 200 and len(download.content) == files[0]["size"]
         assert download.headers["content-disposition"].startswith("attachment; filename*=UTF-8''")

@@ -23,9 +23,11 @@ from typing import Any
 
 from bot.bootstrap import App, build
 from bot.engine.events import InboundEvent
-from bot.providers.base import CodeVerdict, Filing, RequestStatus
+from bot.providers.base import CodeVerdict, Filing, Provider, RequestStatus
+from bot.providers.config import Retries, load_provider_file
+from bot.providers.http import HttpProvider
 from bot.providers.sandbox import SandboxProvider
-from bot.settings import Settings
+from bot.settings import PROJECT, Settings
 
 CODE = "246810"
 CHANNEL = "chaos"
@@ -56,6 +58,40 @@ class DyingSandbox(SandboxProvider):
         verdict = await super()._do_check_code(merchant_id, serial, code, key)
         self._maybe_die()  # the code is used up at the provider; posbot does not know yet
         return verdict
+
+
+class DyingHttp(HttpProvider):
+    """The HTTP adapter, as seen by a process that may die right after the provider answered."""
+
+    def __init__(self, kill_after_answer: float, rng: random.Random, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.kill_after_answer = kill_after_answer
+        self.rng = rng
+
+    def _maybe_die(self) -> None:
+        if self.rng.random() < self.kill_after_answer:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    async def _do_submit(self, filing: Filing) -> RequestStatus:
+        status = await super()._do_submit(filing)
+        self._maybe_die()  # filed at the provider; posbot has not committed the answer
+        return status
+
+    async def _do_check_code(
+        self, merchant_id: str, serial: str, code: str, key: str | None
+    ) -> CodeVerdict:
+        verdict = await super()._do_check_code(merchant_id, serial, code, key)
+        self._maybe_die()
+        return verdict
+
+
+def http_provider(url: str, token: str, kill_after_answer: float, rng: random.Random) -> DyingHttp:
+    environ = {"POSBOT_SANDBOX_URL": url, "POSBOT_SANDBOX_TOKEN": token}
+    config = load_provider_file(PROJECT / "providers" / "sandbox.yaml", environ)
+    config = config.model_copy(
+        update={"retries": Retries(attempts=3, backoff_seconds=0.01, max_backoff_seconds=0.05)}
+    )
+    return DyingHttp(kill_after_answer, rng, config=config, environ=environ)
 
 
 def user(i: int) -> str:
@@ -136,6 +172,8 @@ async def main() -> None:
     parser.add_argument("--clock-offset-file", type=Path)
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--sms-log", type=Path, help="append every code sent (its phone) here")
+    parser.add_argument("--sandbox-url", help="file over HTTP at this sandbox service")
+    parser.add_argument("--sandbox-token", default="")
     args = parser.parse_args()
     offset = 0.0
     if args.clock_offset_file and args.clock_offset_file.exists():
@@ -151,7 +189,7 @@ async def main() -> None:
             with args.sms_log.open("a") as sms:
                 sms.write(f"{phone}\n")
 
-    provider = DyingSandbox(
+    sandbox = DyingSandbox(
         args.kill_after_answer,
         rng,
         database=f"sqlite:///{args.sandbox_db}",
@@ -160,7 +198,10 @@ async def main() -> None:
         clock=lambda: time.time() + offset,
         on_sms=log_sms,
     )
-    terminals = provider.generate_terminals(args.merchants, start=FIRST)
+    terminals = sandbox.generate_terminals(args.merchants, start=FIRST)
+    provider: Provider = sandbox
+    if args.sandbox_url:  # the service has the same terminals (posbot sandbox-provider --generate)
+        provider = http_provider(args.sandbox_url, args.sandbox_token, args.kill_after_answer, rng)
     settings = Settings(
         database_url=f"sqlite:///{args.db}",
         demo=False,

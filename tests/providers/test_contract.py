@@ -7,7 +7,8 @@ To run the contract against another provider, write a ``make_<name>() -> Subject
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -21,7 +22,9 @@ from bot.providers.base import (
     Terminal,
 )
 from bot.providers.sandbox import CODE_TTL_SECONDS, DEMO_TERMINALS, SandboxProvider
+from bot.providers.sandbox_server import SandboxServer
 from bot.request_states import FINAL_STATES
+from tests.providers.sandbox_http import TOKEN, http_provider, threaded
 
 
 class FakeClock:
@@ -63,8 +66,26 @@ def make_sandbox() -> Subject:
     return Subject(provider, clock, active, deregistered, last_code, 2.0, CODE_TTL_SECONDS)
 
 
+@contextmanager
+def make_http() -> Iterator[Subject]:
+    """The HTTP adapter, over a real socket, at the sandbox service (in a thread of its own)."""
+    clock = FakeClock()
+    sandbox = SandboxProvider(clock=clock, review_step_seconds=2.0)
+    active = Terminal("102100099990001", "CONTRACT0001", "+8613812345678", model="Contract")
+    sandbox.add_terminal(active)
+    deregistered = next(t for t in DEMO_TERMINALS if t.state == "deregistered")
+
+    def last_code(phone: str) -> str | None:
+        return next((c for p, c in reversed(sandbox.sent_codes) if p == phone), None)
+
+    with threaded(SandboxServer(sandbox, token=TOKEN)) as server:
+        provider = http_provider(server.url)
+        yield Subject(provider, clock, active, deregistered, last_code, 2.0, CODE_TTL_SECONDS)
+
+
 IMPLEMENTATIONS = [
     pytest.param(make_sandbox, id="sandbox"),
+    pytest.param(make_http, id="http"),
 ]
 
 ORDER = ("submitted", "under_review", "approved", "needs_info", "completed")
@@ -85,9 +106,14 @@ class ProviderContract:
     __test__ = True
 
     @pytest.fixture(params=IMPLEMENTATIONS)
-    def subject(self, request: pytest.FixtureRequest) -> Subject:
-        make: Callable[[], Subject] = request.param
-        return make()
+    async def subject(self, request: pytest.FixtureRequest) -> AsyncIterator[Subject]:
+        made = request.param()
+        if isinstance(made, Subject):
+            yield made
+            return
+        with made as subject:
+            yield subject
+            await subject.provider.aclose()  # type: ignore[attr-defined]  # in the test's loop
 
     @pytest.fixture
     def provider(self, subject: Subject) -> Provider:

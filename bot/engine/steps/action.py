@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import ConfigDict, Field
 
+from bot.engine.events import Attachment
 from bot.engine.steps.base import Step
 from bot.request_states import FILING
 
@@ -47,6 +49,11 @@ class Action(Step):
     def on_result(self, turn: Turn, outcome: str, data: dict[str, Any]) -> None:
         if self.forget:  # the code it took is answered for: none is outstanding any more
             turn.state.code_outstanding = False
+        letter = data.pop("letter", None)  # a file: said with the next reply, never kept
+        if letter:
+            turn.pending_files.append(
+                Attachment(letter["name"], letter["content_type"], base64.b64decode(letter["data"]))
+            )
         if self.save_as:
             turn.state.slots[self.save_as] = data
         if self.call == "submit" and outcome == "filed":
