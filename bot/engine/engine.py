@@ -20,6 +20,7 @@ from bot.engine.steps.ask import SENSITIVE_MARK
 from bot.engine.turn import FlowLoop, Turn
 from bot.errors import LocaleError
 from bot.i18n import Catalog, resolve_locale
+from bot.understanding import Understanding
 from bot.validation import Validator, inspect, normalize, safe_text
 
 MAX_TEXT = 4000  # what we keep of a message; validators refuse long input on their own
@@ -62,8 +63,10 @@ class Engine:
         validators: Mapping[str, Validator],
         *,
         default_locale: str = "zh_CN",
+        understanding: Understanding | None = None,
     ) -> None:
         self.flows = flows
+        self.understanding = understanding or Understanding.empty()
         self.catalog = catalog
         self.validators = validators
         self.default_locale = default_locale
