@@ -16,6 +16,8 @@ from bot.validation import Validator
 
 # what a wrong guess would start or throw away: only on a clear match, well ahead of the rest
 DESTRUCTIVE = frozenset({"deregister", "suspend", "cancel"})
+# not destructive, but leaving the question for them on a vague match would surprise: the same bar
+CAREFUL = DESTRUCTIVE | {"lang", "restart"}
 # answers to the question at hand, as the values of the buttons they stand for
 ANSWERS: Mapping[str, tuple[str, ...]] = {
     "yes": ("yes", "done", "all"),
@@ -119,7 +121,7 @@ def _decide(ranked: list[Scored] | Any, model: LocaleModel) -> tuple[str | None,
     runner_up = ranked[1].score if len(ranked) > 1 else 0.0
     if top.intent == OUT_OF_SCOPE or top.score < model.threshold:
         return None, top.score
-    if top.intent in DESTRUCTIVE and (
+    if top.intent in CAREFUL and (
         top.score < model.destructive_threshold or top.score - runner_up < MARGIN
     ):
         return None, top.score
