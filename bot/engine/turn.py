@@ -13,6 +13,7 @@ from bot.engine.expressions import evaluate
 from bot.engine.state import ConversationState, TrackedRequest
 from bot.engine.steps import Step
 from bot.understanding import ANSWERS, Meaning
+from bot.understanding.normalize import simplified
 from bot.validation import Finding, Result, normalize
 
 if TYPE_CHECKING:
@@ -195,7 +196,7 @@ class Turn:
         values = [v for v, _ in options]
         if value is not None:
             return value if value in values else None
-        wanted = text.strip().lower()
+        wanted = simplified(text.strip().lower())  # 確認 is 确认
         if not wanted:
             return None
         found = self._match_words(wanted, options)
@@ -224,14 +225,14 @@ class Turn:
         return partial[0] if len(partial) == 1 else None
 
     def match_field(self, text: str, fields: Iterable[str]) -> str | None:
-        lowered = text.lower()
+        lowered = simplified(text.lower())
         for field in fields:
             if any(word in lowered for word in self.engine.catalog.words(f"field.{field}.words")):
                 return field
         return None
 
     def yes_no(self, text: str, *, understand: bool = True) -> str | None:
-        wanted = text.strip().lower()
+        wanted = simplified(text.strip().lower())
         if wanted in self.engine.catalog.words("word.yes"):
             return "yes"
         if wanted in self.engine.catalog.words("word.no"):

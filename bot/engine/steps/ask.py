@@ -15,11 +15,13 @@ SENSITIVE_MARK = "[one-time code]"
 
 
 def attempt(text: str) -> bool:
-    """Could ``text`` be a try at a typed answer (a number, a serial)? A message without a
-    single Latin letter or digit — a question in words, "[语音]", an emoji — is not; an empty
-    one is (it gets its own answer: "cannot be empty")."""
+    """Could ``text`` be a try at a typed answer (a number, a serial)? One with a digit, or one
+    word with Latin letters, is; words without a digit ("nice weather today"), a question in
+    Chinese, "[语音]", an emoji are not. An empty one is (it is told "cannot be empty")."""
     plain = normalize(text)
-    return not plain or any(c.isascii() and c.isalnum() for c in plain)
+    if not plain or any(c.isascii() and c.isdigit() for c in plain):
+        return True
+    return " " not in plain and any(c.isascii() and c.isalpha() for c in plain)
 
 
 class Ask(Step):
