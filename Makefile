@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run serve chat test lint typecheck pytest bench install browser clean
+.PHONY: run serve chat test lint typecheck pytest bench eval install browser clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,3 +50,7 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache
+
+# the understanding of free text measured on tests/understanding/*.tsv (last line JSON)
+eval: $(STAMP)
+	$(BIN)/python -m bot.understanding.evaluate $(ARGS)

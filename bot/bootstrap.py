@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from bot.effects import EffectRunner
 from bot.engine.checks import check_flows
 from bot.engine.engine import Engine
+from bot.engine.intents import INTENTS
 from bot.engine.loader import load_flows
-from bot.errors import ConfigError, FlowErrors
+from bot.errors import ConfigError, FlowError, FlowErrors
 from bot.i18n import Catalog
 from bot.providers.base import Provider
 from bot.providers.composite import Composite
@@ -25,6 +26,8 @@ from bot.service import ConversationService
 from bot.settings import Settings, missing_folder
 from bot.store.database import connect, migrate
 from bot.store.repository import Clock, Store, utcnow
+from bot.understanding import ANSWERS, Understanding
+from bot.understanding.model import check_examples
 from bot.validation import validators as make_validators
 
 
@@ -144,9 +147,21 @@ def load_engine(settings: Settings, provider: Provider) -> Engine:
         settings.merchant_id_pattern or provider.merchant_id_pattern, settings.phone_region
     )
     errors = check_flows(flows, catalog, validators)
+    known = {*INTENTS, *flows.commands, *ANSWERS}
+    for problem in check_examples(settings.locales_dir, known, catalog.has):
+        where, _, message = problem.partition(": ")
+        errors.append(FlowError(message, file=where))
     if errors:
         raise FlowErrors(errors)
-    return Engine(flows, catalog, validators, default_locale=settings.default_locale)
+    # the matcher is built here, once, from the examples beside the catalogs
+    understanding = Understanding.load(settings.locales_dir, settings.default_locale)
+    return Engine(
+        flows,
+        catalog,
+        validators,
+        default_locale=settings.default_locale,
+        understanding=understanding,
+    )
 
 
 def build(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import sys
 import time
@@ -20,11 +21,23 @@ from bot.bootstrap import App, build, load_engine, make_provider, make_sandbox, 
 from bot.channels.terminal import TerminalChat
 from bot.engine.loader import load_flows
 from bot.errors import ConfigError, ConfigErrors, FlowErrors, PosbotError
+from bot.i18n import resolve_locale
 from bot.logs import log_to_file
 from bot.providers.embedded import embedded_sandbox
 from bot.providers.http import HttpProvider
 from bot.settings import Settings, config_errors
-from bot.validation import mask_phone
+from bot.understanding import Understanding
+from bot.understanding.model import INTENTS_FILE
+from bot.validation import (
+    DEFAULT_MERCHANT_ID_PATTERN,
+    mask_merchant_id,
+    mask_phone,
+    mask_serial,
+)
+from bot.validation import validators as make_validators
+
+_PATTERN = DEFAULT_MERCHANT_ID_PATTERN
+MASKS = {"merchant_id": mask_merchant_id, "serial": mask_serial, "phone": mask_phone}
 
 app = typer.Typer(
     help="posbot: deregister (注销) or stop (停机) a POS terminal.", no_args_is_help=True
@@ -355,6 +368,36 @@ def flows_check(
                 markup=False,
             )
         console.print(f"{len(engine.catalog.locales)} locales: {', '.join(engine.catalog.locales)}")
+
+
+@app.command()
+def understand(
+    lang: Annotated[str, typer.Option(help="the conversation's language: zh or en")] = "zh",
+    locales: Annotated[Path | None, typer.Option(help="locales directory")] = None,
+) -> None:
+    """Read one message per line on stdin; print one JSON line each: {"text", "intent",
+    "confidence", "slots"} (intent null when out of scope; numbers found, masked) — to tune
+    the examples in locales/<locale>/intents.yaml."""
+    with operator_errors():
+        settings = Settings()
+        if locales:
+            settings.locales_dir = locales
+        catalogs = [p.parent.name for p in settings.locales_dir.glob(f"*/{INTENTS_FILE}")]
+        locale = resolve_locale(lang, catalogs, settings.default_locale)
+        understanding = Understanding.load(settings.locales_dir, settings.default_locale)
+        checks = make_validators(settings.merchant_id_pattern or _PATTERN, settings.phone_region)
+        for line in sys.stdin:
+            text = line.rstrip("\r\n")
+            if not text.strip():
+                continue
+            meaning = understanding.read(text, locale, checks)
+            record = {
+                "text": text,
+                "intent": meaning.intent,
+                "confidence": meaning.confidence,
+                "slots": {k: MASKS[k](v) for k, v in meaning.slots.items()},
+            }
+            typer.echo(json.dumps(record, ensure_ascii=False))
 
 
 @db_app.command("upgrade")

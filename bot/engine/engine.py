@@ -22,6 +22,7 @@ from bot.engine.steps.ask import SENSITIVE_MARK
 from bot.engine.turn import FlowLoop, Turn
 from bot.errors import LocaleError
 from bot.i18n import Catalog, resolve_locale
+from bot.understanding import ANSWERS, Understanding
 from bot.validation import Validator, inspect, normalize, safe_text
 
 MAX_TEXT = 4000  # what we keep of a message; validators refuse long input on their own
@@ -64,8 +65,10 @@ class Engine:
         validators: Mapping[str, Validator],
         *,
         default_locale: str = "zh_CN",
+        understanding: Understanding | None = None,
     ) -> None:
         self.flows = flows
+        self.understanding = understanding or Understanding.empty()
         self.catalog = catalog
         self.validators = validators
         self.default_locale = default_locale
@@ -182,8 +185,12 @@ class Engine:
             else:
                 self.run_intent(turn, name, arg)
         elif fresh or state.status == "done":  # new, or over (and maybe purged): start anew
-            turn.shield()
+            found = turn.shield()
             INTENTS["start"](turn, "")
+            meant = None if found or value is not None else turn.understand(text).intent
+            if meant is not None and meant != "start" and meant not in ANSWERS:
+                # "pos机不用了怎么销户", "押金能退吗" as a first message: on with it
+                self._answer(turn, text, None)
         elif state.status in ("waiting_effect", "waiting_agent"):
             # at a code question, or while a code is checked, what is typed may be a code
             if getattr(turn.step, "sensitive", False) or getattr(turn.step, "forget", ()):
@@ -192,7 +199,29 @@ class Engine:
             elif not turn.shield():
                 turn.say(waiting)
         elif getattr(turn.step, "shields_itself", False) or not turn.shield():
-            turn.step.handle(turn, text, None if value is None else str(value))
+            self._answer(turn, text, None if value is None else str(value))
+
+    def _answer(self, turn: Turn, text: str, value: str | None) -> None:
+        """The merchant typed or tapped at the current step. A tap, or what the step takes by
+        its own words, goes to the step; other free text is understood first: an intent acts
+        (a person, the status, a flow from the menu), an FAQ question is answered and the same
+        question asked again, an answer (好的, 跳过) goes to the step as its button."""
+        step = turn.step
+        if value is not None or not text.strip() or step.accepts(turn, text):
+            step.handle(turn, text, value)
+            return
+        intent = turn.understand(text).intent
+        if intent is None or step.answers(turn, text):
+            step.handle(turn, text, None)
+        elif intent in INTENTS or (
+            intent in self.flows.commands and self.flows.commands[intent][0] != turn.flow.id
+        ):
+            self.run_intent(turn, intent, "")
+        elif intent.startswith("faq.") and self.catalog.has(turn.state.locale, f"{intent}.a"):
+            turn.say(f"{intent}.a")  # answered; the conversation stays where it was
+            reprompt(turn)
+        else:
+            step.handle(turn, text, None)
 
     def _intent(self, text: str, *, words: bool = True) -> tuple[str, str] | None:
         if text.startswith("/"):

@@ -40,6 +40,8 @@ class ConversationState:
     requests: list[TrackedRequest] = field(default_factory=list)
     # a one-time code was sent and not checked yet: six digits typed anywhere are not stored
     code_outstanding: bool = False
+    # questions answered ahead, in a message that held several answers: skipped when reached
+    prefilled: list[str] = field(default_factory=list)
 
     def to_json(self) -> str:
         # by hand: dataclasses.asdict deep-copies every slot, on every event

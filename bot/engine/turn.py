@@ -12,6 +12,8 @@ from bot.engine.events import Attachment, Button, Effect, Reply
 from bot.engine.expressions import evaluate
 from bot.engine.state import ConversationState, TrackedRequest
 from bot.engine.steps import Step
+from bot.understanding import ANSWERS, Meaning
+from bot.understanding.normalize import simplified
 from bot.validation import Finding, Result, normalize
 
 if TYPE_CHECKING:
@@ -44,6 +46,7 @@ class Turn:
         # reply said in this turn, and are never kept in the conversation's state
         self.pending_files: list[Attachment] = []
         self._hops = 0
+        self._meaning: tuple[str, Meaning] | None = None
 
     @property
     def step(self) -> Step:
@@ -176,14 +179,46 @@ class Turn:
         self.say(f"shield.{kind}")
         return True
 
-    def match(self, text: str, value: str | None, options: Sequence[tuple[str, str]]) -> str | None:
-        """Which option the merchant meant: a tapped value, its number, its label or words."""
+    def understand(self, text: str) -> Meaning:
+        """What free text means (intent, confidence, numbers found), read once per turn."""
+        if self._meaning is None or self._meaning[0] != text:
+            engine = self.engine
+            meaning = engine.understanding.read(text, self.state.locale, engine.validators)
+            self._meaning = (text, meaning)
+        return self._meaning[1]
+
+    def match(
+        self,
+        text: str,
+        value: str | None,
+        options: Sequence[tuple[str, str]],
+        *,
+        understand: bool = True,
+    ) -> str | None:
+        """Which option the merchant meant: a tapped value, its number, its label or words —
+        or, with ``understand``, what the free text means ("好的" → yes, "先停一段时间" →
+        suspend) when that names exactly one option."""
         values = [v for v, _ in options]
         if value is not None:
             return value if value in values else None
-        wanted = text.strip().lower()
+        wanted = simplified(text.strip().lower())  # 確認 is 确认
         if not wanted:
             return None
+        found = self._match_words(wanted, options)
+        if found is not None or not understand:
+            return found
+        return self.meant(text, values)
+
+    def meant(self, text: str, values: Sequence[str]) -> str | None:
+        """The option value the understood intent of ``text`` stands for, if any."""
+        intent = self.understand(text).intent
+        if intent is None:
+            return None
+        wanted = (intent, intent.removeprefix("faq."), *ANSWERS.get(intent, ()))
+        return next((v for v in wanted if v in values), None)
+
+    def _match_words(self, wanted: str, options: Sequence[tuple[str, str]]) -> str | None:
+        values = [v for v, _ in options]
         if OPTION_NUMBER.fullmatch(wanted) and 1 <= int(wanted) <= len(options):
             return values[int(wanted) - 1]
         catalog = self.engine.catalog
@@ -195,19 +230,19 @@ class Turn:
         return partial[0] if len(partial) == 1 else None
 
     def match_field(self, text: str, fields: Iterable[str]) -> str | None:
-        lowered = text.lower()
+        lowered = simplified(text.lower())
         for field in fields:
             if any(word in lowered for word in self.engine.catalog.words(f"field.{field}.words")):
                 return field
         return None
 
-    def yes_no(self, text: str) -> str | None:
-        wanted = text.strip().lower()
+    def yes_no(self, text: str, *, understand: bool = True) -> str | None:
+        wanted = simplified(text.strip().lower())
         if wanted in self.engine.catalog.words("word.yes"):
             return "yes"
         if wanted in self.engine.catalog.words("word.no"):
             return "no"
-        return None
+        return self.meant(text, ("yes", "no")) if understand and wanted else None
 
 
 def vars_of(request: TrackedRequest) -> dict[str, Any]:

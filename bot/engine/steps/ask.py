@@ -6,12 +6,22 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from bot.engine.steps.base import Step
-from bot.validation import Invalid, Valid, inspect, mask_identifiers
+from bot.validation import Invalid, Valid, inspect, mask_identifiers, normalize
 
 if TYPE_CHECKING:
     from bot.engine.turn import Turn
 
 SENSITIVE_MARK = "[one-time code]"
+
+
+def attempt(text: str) -> bool:
+    """Could ``text`` be a try at a typed answer (a number, a serial)? One with a digit, or one
+    word with Latin letters, is; words without a digit ("nice weather today"), a question in
+    Chinese, "[语音]", an emoji are not. An empty one is (it is told "cannot be empty")."""
+    plain = normalize(text)
+    if not plain or any(c.isascii() and c.isdigit() for c in plain):
+        return True
+    return " " not in plain and any(c.isascii() and c.isalpha() for c in plain)
 
 
 class Ask(Step):
@@ -31,6 +41,12 @@ class Ask(Step):
     contact: str | None = None
 
     def enter(self, turn: Turn) -> None:
+        prefilled = turn.state.prefilled
+        if self.id in prefilled:  # answered ahead, in a message with several answers
+            turn.state.prefilled = [step for step in prefilled if step != self.id]
+            if turn.state.slots.get(self.slot) is not None:
+                turn.goto(turn.next_of(self))
+                return
         if self.sensitive:  # asked for a code: one is outstanding until it is checked
             turn.state.code_outstanding = True
         turn.say(self.prompt, share_phone="button.share_phone" if self.contact else None)
@@ -50,16 +66,15 @@ class Ask(Step):
             return
         result = turn.validate(self.validator, value or text)
         if not isinstance(result, Invalid):
-            if finding is not None:  # a long number the flow expects here: masked, not a card
-                masked = mask_identifiers(text)
-                turn.inbound_text = turn.inbound_text if inspect(masked) else masked
-            turn.state.retries.pop(self.id, None)
-            changed = turn.state.slots.get(self.slot) != result.value
-            turn.state.slots[self.slot] = result.value
-            if self.contact:
-                self._record_proof(turn, result.value)
-            turn.goto(turn.return_target(changed=changed) or turn.next_of(self))
+            self._accept(turn, text, result.value)
             return
+        if not self.sensitive and finding is None:
+            if self._take_found(turn, text):
+                return
+            if not attempt(text):  # a question, "[语音]", a sticker: no try used
+                turn.say("understanding.not_an_answer")
+                self.enter(turn)
+                return
         if finding is not None and turn.shield():
             return
         params: dict[str, Any] = dict(result.params)
@@ -75,6 +90,53 @@ class Ask(Step):
                 turn.handoff("retries", "handoff.retries", first=(result.key, params))
             return
         turn.say(result.key, "retry.left", left=limit - tries, **params)
+
+    def accepts(self, turn: Turn, text: str) -> bool:
+        if self.sensitive:
+            return True  # a code question: nothing typed there is read for meaning
+        result = turn.validate(self.validator, text)
+        return not isinstance(result, Invalid) or bool(turn.understand(text).slots)
+
+    def _accept(self, turn: Turn, text: str, value: Any) -> None:
+        if turn.finding is not None:  # a long number the flow expects here: masked, not a card
+            masked = mask_identifiers(text)
+            turn.inbound_text = turn.inbound_text if inspect(masked) else masked
+        turn.state.retries.pop(self.id, None)
+        changed = turn.state.slots.get(self.slot) != value
+        turn.state.slots[self.slot] = value
+        if self.contact:
+            self._record_proof(turn, value)
+        turn.goto(turn.return_target(changed=changed) or turn.next_of(self))
+
+    def _take_found(self, turn: Turn, text: str) -> bool:
+        """Numbers in the message that answer this question or others of the flow: every one
+        is kept for its question (answered ahead, skipped when reached); True when any was."""
+        found = turn.understand(text).slots
+        if not found:
+            return False
+        asks: dict[str, Ask] = {}
+        for step in turn.flow.steps.values():
+            if isinstance(step, Ask) and not step.sensitive:
+                asks.setdefault(step.validator, step)
+        mine = found.get(self.validator)
+        others = {v: found[v] for v in found if v != self.validator and v in asks}
+        if turn.state.return_to is not None:
+            others = {}  # a correction from the confirmation: this answer only
+        if mine is None and not others:
+            return False
+        for validator, found_value in others.items():
+            step = asks[validator]
+            turn.state.slots[step.slot] = found_value
+            if step.contact:
+                turn.state.slots[step.contact] = None  # typed: proves nothing
+            if step.id not in turn.state.prefilled:
+                turn.state.prefilled = [*turn.state.prefilled, step.id]
+        if mine is not None:
+            self._accept(turn, text, mine)
+        else:
+            turn.say(*(f"understanding.kept_for.{v}" for v in others))
+            self.enter(turn)
+        return True
 
     def _record_proof(self, turn: Turn, phone: str) -> None:
         """The shared contact's number, when it is the answer and the sender's own, proves
@@ -94,5 +156,7 @@ class Ask(Step):
     def message_keys(self) -> Iterator[str]:
         yield from super().message_keys()
         yield self.prompt
+        if not self.sensitive:
+            yield "understanding.not_an_answer"
         if self.contact:
             yield "button.share_phone"

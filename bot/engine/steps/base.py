@@ -44,6 +44,16 @@ class Step(BaseModel):
         """The merchant answered (``value`` is a tapped button's value, else None)."""
         self.enter(turn)
 
+    def accepts(self, turn: Turn, text: str) -> bool:
+        """Is ``text`` an answer here by the step's own words (an option's number, label or
+        words, a valid value)? Free text that is not goes through understanding first: a
+        question mid-way is answered from the FAQ, "转人工" hands over."""
+        return False
+
+    def answers(self, turn: Turn, text: str) -> bool:
+        """Does what ``text`` means (its understood intent) answer this step's question?"""
+        return False
+
     def reprompt(self, turn: Turn) -> None:
         """Ask the current question again (after /help, /status, /lang, a status push) without
         starting the step over: a step with progress of its own keeps it."""

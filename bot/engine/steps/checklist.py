@@ -155,6 +155,17 @@ class Checklist(Step):
             turn.say("choice.unknown")
             self._ask(turn)
 
+    def accepts(self, turn: Turn, text: str) -> bool:
+        cursor = turn.state.cursor
+        if cursor.get("board"):
+            options = [(v, label) for label, v in self._board_options(turn)]
+        else:
+            item = self._current(turn)
+            if item is None:
+                return True
+            options = [(v, label) for label, v in self._buttons(item)]
+        return turn.match(text, None, options, understand=False) is not None
+
     def reprompt(self, turn: Turn) -> None:
         cursor = turn.state.cursor
         if "todo" not in cursor or "ticked" not in cursor:  # the progress is gone (a handoff)

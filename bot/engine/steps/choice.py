@@ -51,6 +51,14 @@ class Choice(Step):
         else:
             turn.goto(option.next or turn.return_target(changed=changed) or turn.next_of(self))
 
+    def accepts(self, turn: Turn, text: str) -> bool:
+        options = [(o.value, o.label) for o in self.options]
+        return turn.match(text, None, options, understand=False) is not None
+
+    def answers(self, turn: Turn, text: str) -> bool:
+        options = [o.value for o in self.options]
+        return turn.meant(text, options) is not None
+
     def _buttons(self) -> list[tuple[str, str]]:
         return [(o.label, o.value) for o in self.options]
 

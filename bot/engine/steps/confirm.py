@@ -52,7 +52,8 @@ class Confirm(Step):
             if value is None:  # a yes/no of an earlier question: ask this one again
                 self.enter(turn)
                 return
-        value = value or turn.match(text, None, [(v, label) for label, v in self._buttons()])
+        options = [(v, label) for label, v in self._buttons()]
+        value = value or turn.match(text, None, options, understand=False)
         field = value[len(EDIT) :] if value and value.startswith(EDIT) else None
         if field is None and value is None:
             field = turn.match_field(text, self.edit)
@@ -72,6 +73,14 @@ class Confirm(Step):
         else:
             # names no button: the ones below are all there is
             turn.say("confirm.unknown", buttons=self._tagged(), edits=bool(self.edit))
+
+    def accepts(self, turn: Turn, text: str) -> bool:
+        options = [(v, label) for label, v in self._buttons()]
+        return (
+            turn.match(text, None, options, understand=False) is not None
+            or turn.match_field(text, self.edit) is not None
+            or turn.yes_no(text, understand=False) is not None
+        )
 
     def after_edit(self, turn: Turn, edited: str, *, changed: bool) -> str:
         for edit in self.edit.values():
