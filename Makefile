@@ -1,11 +1,12 @@
-# posbot: `make run` chats in the terminal, `make serve` runs `posbot run` (HTTP, channels,
-# background work), `make test` runs lint, types and tests.
+# posbot: `make run` runs `posbot run` (the web chat at http://127.0.0.1:8080/, every configured
+# channel, the background work), `make chat` chats in the terminal, `make test` runs lint, types
+# and tests.
 PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run serve test lint typecheck pytest bench install clean
+.PHONY: run serve chat test lint typecheck pytest bench install browser clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,10 +17,12 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/posbot chat $(ARGS)
-
-serve: $(STAMP)
 	$(BIN)/posbot run $(ARGS)
+
+serve: run
+
+chat: $(STAMP)
+	$(BIN)/posbot chat $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot tests bench
@@ -28,7 +31,16 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+# the browser tests drive Debian's Chromium (never a browser download); installed when missing
+# and run as root, as on a fresh machine — elsewhere those tests say why they are skipped
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+	      chromium chromium-driver fonts-wqy-zenhei; \
+	  else echo "chromium is missing: the browser tests will be skipped"; fi; }
+
+pytest: $(STAMP) browser
 	$(BIN)/pytest
 
 test: lint typecheck pytest

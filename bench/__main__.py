@@ -2,6 +2,10 @@
 aiogram bot doing the same conversation in memory. The last line is JSON for scripts.
 
     python -m bench [--merchants 100,1000] [--workdir var/bench] [--profile]
+    python -m bench --channel telegram [--modes polling,webhook] [...]
+
+``--channel telegram`` runs the same merchants through posbot's Telegram channel over HTTP
+instead (``bench/telegram_load.py``).
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ async def measure(merchants: int, workdir: Path, profile: bool) -> dict[str, obj
     idle = await idle_conversations(workdir / "idle", merchants)
     ms = [latency * 1000 for latency in run.latencies]
     waited = [wait * 1000 for wait in run.waits]
-    figures = {
+    figures: dict[str, object] = {
         "merchants": merchants,
         "messages": run.messages,
         "tickets": len(run.tickets),
@@ -90,10 +94,38 @@ async def main(argv: list[str]) -> int:
     parser.add_argument("--merchants", default="100,1000", help="comma-separated N values")
     parser.add_argument("--workdir", type=Path, default=Path("var/bench"))
     parser.add_argument("--profile", action="store_true", help="print posbot's top costs")
+    parser.add_argument(
+        "--channel",
+        choices=("core", "telegram"),
+        default="core",
+        help="core: Runtime.receive in process (default); telegram: the Telegram channel",
+    )
+    parser.add_argument(
+        "--modes", default="polling,webhook", help="telegram: polling, webhook or both"
+    )
     args = parser.parse_args(argv)
+    if args.channel == "telegram":
+        return await main_telegram(args)
     results = [await measure(int(n), args.workdir, args.profile) for n in args.merchants.split(",")]
     last = results[-1]
     print(json.dumps({**last, "runs": results}, ensure_ascii=False))
+    return 0
+
+
+async def main_telegram(args: argparse.Namespace) -> int:
+    # imported here: the core bench runs without the Telegram side's modules loaded
+    from bench.telegram_load import LIMITS, MODES, describe_limits, measure_telegram
+
+    modes = tuple(m for m in args.modes.split(",") if m)
+    if not modes or not set(modes) <= set(MODES):
+        raise SystemExit(f"--modes takes {', '.join(MODES)}, comma-separated")
+    print(describe_limits(), flush=True)
+    results = [
+        await measure_telegram(int(n), args.workdir, args.profile, modes)
+        for n in args.merchants.split(",")
+    ]
+    summary = {"channel": "telegram", "limits": LIMITS, **results[-1], "runs": results}
+    print(json.dumps(summary, ensure_ascii=False))
     return 0
 
 

@@ -43,7 +43,9 @@ class OfflineSession(BaseSession):
     async def close(self) -> None:
         return None
 
-    async def stream_content(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover
+    async def stream_content(  # type: ignore[override]  # pragma: no cover
+        self, *args: Any, **kwargs: Any
+    ) -> Any:
         raise NotImplementedError("the offline session has no files")
 
 

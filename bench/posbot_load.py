@@ -8,6 +8,7 @@ import itertools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bot.bootstrap import App, build
 from bot.engine.events import InboundEvent
@@ -22,17 +23,29 @@ WARM_UP = 5  # merchants through the whole conversation before the clock starts
 DELIVER_EVERY = 256  # the channel marks replies delivered in batches, as an outbox sender does
 
 
+def typed_details(terminal: Terminal) -> dict[str, str]:
+    """What a merchant types when asked: full-width digits and spaces in the merchant number,
+    a lowercase serial with a dash, the phone with +86 and spaces, a full-width code."""
+    m, s, p = terminal.merchant_id, terminal.serial.lower(), terminal.registered_phone[3:]
+    return {
+        "merchant_id": f"{m[:4]} {m[4:8]} {m[8:]}".translate(FULL_WIDTH),
+        "serial": f"{s[:4]}-{s[4:]}",
+        "phone": f"+86 {p[:3]} {p[3:7]} {p[7:]}",
+        "code": CODE.translate(FULL_WIDTH),
+    }
+
+
 def typed_like_a_merchant(terminal: Terminal) -> list[str]:
     """Full-width digits, spaces, a lowercase serial with a dash, +86, answers by label."""
-    m, s, p = terminal.merchant_id, terminal.serial.lower(), terminal.registered_phone[3:]
+    typed = typed_details(terminal)
     return [
         "/start",
         "注销终端",
-        f"{m[:4]} {m[4:8]} {m[8:]}".translate(FULL_WIDTH),
-        f"{s[:4]}-{s[4:]}",
-        f"+86 {p[:3]} {p[3:7]} {p[7:]}",
+        typed["merchant_id"],
+        typed["serial"],
+        typed["phone"],
         "确认无误",
-        CODE.translate(FULL_WIDTH),
+        typed["code"],
         "继续",  # the checklist's list: on to the items one by one
         *["已完成"] * 6,
         "更换服务商",
@@ -62,15 +75,17 @@ class Run:
 
 
 def make_app(
-    workdir: Path, merchants: int, *, start: int = 1000
+    workdir: Path, merchants: int, *, start: int = 1000, **settings_: Any
 ) -> tuple[App, SandboxProvider, list[Terminal]]:
-    """The app as `make run` builds it (SQLite file, WAL, sandbox in process)."""
+    """The app as `make run` builds it (SQLite file, WAL, sandbox in process); ``settings_``
+    are more Settings fields (a channel's)."""
     workdir.mkdir(parents=True, exist_ok=True)
     for old in workdir.glob("bench.db*"):
         old.unlink()
     provider = SandboxProvider(review_step_seconds=3600.0, fixed_code=CODE)
     terminals = provider.generate_terminals(merchants, start=start)
-    settings = Settings(database_url=f"sqlite:///{workdir / 'bench.db'}", _env_file=None)  # type: ignore[call-arg]
+    database_url = f"sqlite:///{workdir / 'bench.db'}"
+    settings = Settings(database_url=database_url, _env_file=None, **settings_)
     return build(settings, provider=provider), provider, terminals
 
 

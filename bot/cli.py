@@ -29,8 +29,12 @@ app = typer.Typer(
 )
 flows_app = typer.Typer(help="Flow files.")
 db_app = typer.Typer(help="The database.")
+wechat_app = typer.Typer(help="The WeChat Official Account (公众号).")
+app.add_typer(wechat_app, name="wechat")
 app.add_typer(flows_app, name="flows")
 app.add_typer(db_app, name="db")
+agents_app = typer.Typer(help="Console agents.")
+app.add_typer(agents_app, name="agents")
 console = Console(highlight=False, soft_wrap=True)
 
 
@@ -170,6 +174,61 @@ def send(
         finally:
             built.store.engine.dispose()
     typer.echo(f"queued message {queued} to {channel} user {user}")
+
+
+@agents_app.command("add")
+def agents_add(
+    name: Annotated[str, typer.Argument(help="the agent's login name")],
+    role: Annotated[str, typer.Option(help="agent or admin")] = "agent",
+) -> None:
+    """Add a console agent, or give an existing one a new password; prints the password once."""
+    from bot.console.auth import ROLES, hash_password, new_password
+
+    with operator_errors():
+        if role not in ROLES:
+            raise PosbotError(f"--role must be one of {', '.join(ROLES)}")
+        built = build(Settings())
+        try:
+            password = new_password()
+            if built.store.agent_named(name) is None:
+                built.store.add_agent(name, role, hash_password(password))
+            else:
+                built.store.set_password(name, hash_password(password))
+        finally:
+            built.store.engine.dispose()
+    typer.echo(f"agent {name} ({role}): one-time password {password}")
+
+
+@wechat_app.command("menu")
+def wechat_menu() -> None:
+    """Create the account's menu (注销 / 停机 / 进度 / 人工), named from the default locale."""
+    from bot.channels.wechat_api import WeChatApi
+    from bot.channels.wechat_text import menu_of
+    from bot.errors import PlatformError
+    from bot.store.tokens import AccessTokens
+
+    with operator_errors():
+        settings = Settings()
+        if not (settings.wechat_on and settings.wechat_appid and settings.wechat_secret):
+            raise ConfigError(
+                "is not set", setting="POSBOT_WECHAT_TOKEN", hint="set the WeChat settings first"
+            )
+        built = build(settings)
+        try:
+            menu = menu_of(built.engine.catalog, settings.default_locale)
+            api = WeChatApi(
+                settings.wechat_appid,
+                settings.wechat_secret.get_secret_value(),
+                settings.wechat_api_base,
+                AccessTokens(built.store, "wechat"),
+            )
+            try:
+                asyncio.run(api.create_menu(menu))
+            except PlatformError as exc:
+                raise ConfigError(f"WeChat refused the menu: {exc}") from exc
+        finally:
+            built.store.engine.dispose()
+    typer.echo("menu created: " + " / ".join(b["name"] for b in menu["button"]))
 
 
 @flows_app.command("check")

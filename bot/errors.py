@@ -10,6 +10,10 @@ PosbotError
 ├── ProviderError               anything a provider adapter raises, converted at the edge
 │   ├── ProviderUnavailable     transient: network, 5xx, timeouts (retry_after)
 │   └── ProviderRejected        the provider refused the call (code, reason)
+├── PlatformError               a chat platform's API failed a call (platform, code)
+│   ├── PlatformUnavailable     transient: network, 5xx, "system busy" — retried with backoff
+│   └── PlatformRefused         the platform said no (code): WeChat 45015 outside the window,
+│                               45047 over the quota, 43004 not following — never retried
 └── StoreError                  the store could not do what was asked
 """
 
@@ -126,6 +130,24 @@ class ProviderRejected(ProviderError):
     def __init__(self, message: str, *, code: str = "rejected") -> None:
         self.code = code
         super().__init__(message)
+
+
+class PlatformError(PosbotError):
+    """A chat platform's API failed a call, converted at the channel's edge. ``code`` is the
+    platform's own (WeChat's errcode; None for network and HTTP failures)."""
+
+    def __init__(self, platform: str, message: str, *, code: int | None = None) -> None:
+        self.platform = platform
+        self.code = code
+        super().__init__(f"{platform}: {message}" + ("" if code is None else f" ({code})"))
+
+
+class PlatformUnavailable(PlatformError):
+    """Network, HTTP 5xx or the platform's "busy, try again": worth another try later."""
+
+
+class PlatformRefused(PlatformError):
+    """The platform refused the call for a reason a retry does not change."""
 
 
 class StoreError(PosbotError):

@@ -1,4 +1,4 @@
-"""The one ASGI app of ``posbot run``: health, and every channel's routes (webhooks).
+"""The one ASGI app of ``posbot run``: health, the agent console, and every channel's routes.
 
 ``GET /healthz`` answers 200 when the database answers a cheap read, with the channels that run
 and posbot's version; 503 when the database does not (a load balancer then looks elsewhere)."""
@@ -15,15 +15,19 @@ from fastapi.responses import JSONResponse
 from bot import __version__
 from bot.bootstrap import App
 from bot.channels.base import Channel
+from bot.console.mount import mount_console
 
 log = logging.getLogger("posbot.http")
 
 
 def make_http(app: App, channels: Sequence[Channel]) -> FastAPI:
     """The HTTP app: ``/healthz`` and each channel's routes. ``http.state.running`` holds the
-    names of the channels started (``serve`` keeps it up to date)."""
+    names of the channels started (``serve`` keeps it up to date); ``http.state.exiting()``
+    turns true when the server is stopping, so that long-lived responses (the web chat's
+    stream) end instead of holding the shutdown up."""
     http = FastAPI(title="posbot", version=__version__, docs_url=None, redoc_url=None)
     http.state.running = set()
+    http.state.exiting = lambda: False  # ``serve`` says when the server is exiting
 
     @http.get("/healthz")
     async def healthz() -> JSONResponse:
@@ -43,6 +47,7 @@ def make_http(app: App, channels: Sequence[Channel]) -> FastAPI:
             return JSONResponse(body, status_code=503)
         return JSONResponse(body)
 
+    mount_console(http, app)
     for channel in channels:
         channel.mount(http)
     return http

@@ -34,6 +34,7 @@ class Delivery:
 
     messages: list[OutboxItem] = field(default_factory=list)
     seconds: float = 0.0
+    refused: str | None = None  # an agent's action that could not be applied, and why
 
     def add(self, other: Delivery) -> None:
         self.messages += other.messages
@@ -64,7 +65,9 @@ class Runtime:
         self.committed_events = 0
         self._queue: list[tuple[InboundEvent, asyncio.Future[tuple[Handled, float]]]] = []
 
-    async def receive(self, event: InboundEvent) -> Delivery:
+    async def receive(
+        self, event: InboundEvent, *, committed: asyncio.Future[bool] | None = None
+    ) -> Delivery:
         """Handle one inbound event and every effect it (transitively) asked for. Returns the
         replies they committed, in order (a duplicate: none). A channel that answers in the
         same breath (a webhook's reply) delivers these and marks them ``delivered``; one that
@@ -72,7 +75,10 @@ class Runtime:
 
         An event that cannot be handled is tried again; after ``MAX_EVENT_ATTEMPTS`` failed
         attempts (counted in the store, across redeliveries and restarts) it is set aside for
-        an operator and the merchant is told so — one bad message never fails forever."""
+        an operator and the merchant is told so — one bad message never fails forever.
+
+        ``committed`` is resolved (True) as soon as the event is committed, before its effects
+        run: a channel may confirm the update to its platform then."""
         event = scrubbed(event)  # text no platform should send (lone surrogates): cleaned
         while True:
             try:
@@ -97,7 +103,9 @@ class Runtime:
                 )
                 handled, seconds = self.service.set_aside(event), 0.0
                 break
-        delivery = Delivery(list(handled.messages), seconds)
+        if committed is not None and not committed.done():
+            committed.set_result(True)
+        delivery = Delivery(list(handled.messages), seconds, handled.refused)
         if handled.messages:
             self.notifier.notify(event.channel)
         for effect in handled.effects:

@@ -27,6 +27,8 @@ import uvicorn
 
 from bot.bootstrap import App, build
 from bot.channels.base import Channel
+from bot.channels.webchat.channel import WebChatChannel
+from bot.console.auth import ensure_admin
 from bot.errors import ConfigError, PosbotError
 from bot.http import make_http
 from bot.logs import FORMAT, Redacting
@@ -39,9 +41,10 @@ GRACE_SECONDS = 5  # open HTTP requests get this long to finish
 
 
 def channels_for(settings: Settings, app: App) -> list[Channel]:
-    """The channels whose settings are present. A channel's module is imported only when it
-    is used, so a missing optional dependency concerns only who uses it."""
-    channels: list[Channel] = []
+    """The web chat, always, and the channels whose settings are present. A channel's module
+    is imported only when it is used, so a missing optional dependency concerns only who uses
+    it."""
+    channels: list[Channel] = [WebChatChannel(app)]
     if settings.telegram_token is not None:
         try:
             from bot.channels.telegram import TelegramChannel
@@ -52,6 +55,16 @@ def channels_for(settings: Settings, app: App) -> list[Channel]:
                 hint="install posbot with its dependencies (aiogram), or unset it",
             ) from exc
         channels.append(TelegramChannel(settings, app))
+    if settings.wechat_on:
+        try:
+            from bot.channels.wechat import WeChatChannel
+        except ImportError as exc:
+            raise ConfigError(
+                f"the WeChat channel cannot load ({exc})",
+                setting="POSBOT_WECHAT_TOKEN",
+                hint="install posbot with its dependencies (wechatpy[cryptography]), or unset it",
+            ) from exc
+        channels.append(WeChatChannel(settings, app))
     return channels
 
 
@@ -133,7 +146,13 @@ class Hiding(logging.Filter):
 def secrets_of(settings: Settings) -> list[str]:
     return [
         s.get_secret_value()
-        for s in (settings.telegram_token, settings.telegram_webhook_secret)
+        for s in (
+            settings.telegram_token,
+            settings.telegram_webhook_secret,
+            settings.wechat_token,
+            settings.wechat_secret,
+            settings.wechat_aes_key,
+        )
         if s is not None
     ]
 
@@ -176,6 +195,7 @@ async def _serve(app: App, sock: socket.socket, say: Callable[[str], None]) -> N
         timeout_graceful_shutdown=GRACE_SECONDS,
     )
     server = uvicorn.Server(config)
+    http.state.exiting = lambda: server.should_exit  # open streams (the web chat's) end
     stopping = asyncio.Event()
     worker: asyncio.Task[None] | None = None
     started: list[Channel] = []
@@ -189,6 +209,10 @@ async def _serve(app: App, sock: socket.socket, say: Callable[[str], None]) -> N
             host, port = sock.getsockname()[:2]
             shown = f"[{host}]" if ":" in host else host
             say(f"posbot run: http://{shown}:{port}/healthz")
+            say(f"posbot run: console http://{shown}:{port}/console")
+            password = ensure_admin(app.store)
+            if password is not None:  # the first start: shown once, only its hash is kept
+                say(f"posbot run: console admin 'admin', one-time password: {password}")
             for channel in channels:
                 say(f"posbot run: {channel.describe()}")
             await server.serve(sockets=[sock])

@@ -14,12 +14,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.engine.agents import FEEDBACK_FLOW
 from bot.engine.engine import Engine, Outcome, UnknownFlowVersion
 from bot.engine.events import Effect, InboundEvent, Reply
 from bot.engine.loader import parse_flow
 from bot.engine.state import ConversationState
 from bot.errors import NoConversation, PosbotError
 from bot.guards import Guards
+from bot.handoff import HELD, Handoffs
 from bot.store.repository import Store
 from bot.store.transaction import OutboxItem, Tx
 from bot.validation import safe_text
@@ -30,6 +32,7 @@ class Handled:
     duplicate: bool
     messages: list[OutboxItem] = field(default_factory=list)  # replies, committed, to deliver
     effects: list[OutboxItem] = field(default_factory=list)  # provider calls, committed, to run
+    refused: str | None = None  # an agent's action that could not be applied, and why
 
 
 def idempotency_key(channel: str, user_id: str, run: int, params: Mapping[str, Any]) -> str:
@@ -71,6 +74,7 @@ def effect_payload(effect: Effect, event: InboundEvent, run: int) -> dict[str, A
     }
 
 
+HELD_SET = frozenset(HELD)
 log = logging.getLogger("posbot.service")
 
 
@@ -93,6 +97,7 @@ class ConversationService:
         self.engine = engine
         self.provider = provider
         self.guards = Guards(provider)
+        self.handoffs = Handoffs()
         self.commit_seconds = 0.0
 
     def handle(self, event: InboundEvent) -> Handled:
@@ -152,10 +157,11 @@ class ConversationService:
             )
         return Handled(False, queued)
 
-    def send(self, channel: str, user_id: str, text: str) -> int:
+    def send(self, channel: str, user_id: str, text: str, *, key: str = "operator.message") -> int:
         """An operator's message to a merchant, through the outbox like every reply (whoever
         delivers ``channel`` sends it on its own schedule), and kept in the transcript; in one
-        transaction. Only to someone who wrote first. Returns the outbox id."""
+        transaction. Only to someone who wrote first. ``key`` says who wrote it (an operator, an
+        agent). Returns the outbox id."""
         if not text.strip():
             raise PosbotError("nothing to send: the message is empty")
         with self.store.transaction() as tx:
@@ -168,7 +174,7 @@ class ConversationService:
                 conversation_id,
                 channel,
                 user_id,
-                [("message", {"text": text, "keys": ["operator.message"]})],
+                [("message", {"text": text, "keys": [key]})],
             )
         return queued.id
 
@@ -181,7 +187,11 @@ class ConversationService:
         if event.kind == "effect" and loaded is not None:
             event, retry = self._settle(tx, loaded[0], who, event)
         saved = None if loaded is None else loaded[1]
-        outcome = self._advance(tx, saved, event)
+        if event.kind == "agent":
+            why = self.handoffs.admit(tx, None if loaded is None else loaded[0], event)
+            if why is not None:
+                return Handled(False, refused=why)
+        outcome, before = self._advance(tx, saved, event)
         if outcome.error:
             log.error(
                 "conversation %s/%s handed to a person: %s",
@@ -191,8 +201,14 @@ class ConversationService:
             )
         new = outcome.state
         conversation_id = _save(tx, None if loaded is None else loaded[0], event, new)
+        replies = outcome.replies
+        if event.kind == "agent" or new.flow == FEEDBACK_FLOW or {before, new.status} & HELD_SET:
+            ahead = self.handoffs.after(tx, conversation_id, event, before, new)
+            if ahead is not None:  # just joined the queue: their place in it
+                text = self.engine.catalog.render(new.locale, "handoff.queue", {"ahead": ahead})
+                replies = [*replies, Reply(text, keys=("handoff.queue",))]
         transcript = [] if outcome.inbound_text is None else [("in", outcome.inbound_text)]
-        transcript += [("out", reply.text) for reply in outcome.replies]
+        transcript += [("out", reply.text) for reply in replies]
         tx.add_transcript(conversation_id, transcript)
         if event.kind == "status":
             payload = event.payload
@@ -208,7 +224,7 @@ class ConversationService:
             conversation_id,
             event.channel,
             event.user_id,
-            [("message", reply_payload(r)) for r in outcome.replies]
+            [("message", reply_payload(r)) for r in replies]
             + effects
             + [("effect", payload) for payload in retry],
         )
@@ -240,10 +256,14 @@ class ConversationService:
             retry = submit_retry(effect, tx.now)
         return replace(event, payload={**payload, "outcome": outcome, "data": data}), retry
 
-    def _advance(self, tx: Tx, saved: str | None, event: InboundEvent) -> Outcome:
+    def _advance(
+        self, tx: Tx, saved: str | None, event: InboundEvent
+    ) -> tuple[Outcome, str | None]:
+        """The engine's outcome, and the conversation's status before it."""
         state = None if saved is None else ConversationState.from_json(saved)
+        before = None if state is None else state.status
         try:
-            return self.engine.advance(state, event, saved=saved)
+            return self.engine.advance(state, event, saved=saved), before
         except UnknownFlowVersion as missing:
             # a conversation started on a flow version this process has not loaded: the store
             # keeps every version ever served
@@ -251,7 +271,7 @@ class ConversationService:
             if source is None:
                 raise
             self.engine.flows.add_version(parse_flow(source, f"<stored {missing.flow}>"))
-            return self.engine.advance(state, event, saved=saved)
+            return self.engine.advance(state, event, saved=saved), before
 
 
 def _save(

@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -23,7 +30,20 @@ WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram accepts as
 HOST = re.compile(r"[A-Za-z0-9._-]{1,253}|[0-9A-Fa-f:.]{2,45}")  # a name, IPv4 or IPv6
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 NEEDED = "needed"  # an error type: a setting another one needs (unsetting it does not help)
-SECRETS = frozenset({"database_url", "telegram_token", "telegram_webhook_secret"})  # never echoed
+AES_KEY = re.compile(r"[A-Za-z0-9+/]{43}")  # WeChat's EncodingAESKey: 32 bytes, base64 without "="
+WECHAT_TOKEN = re.compile(r"[A-Za-z0-9]{3,32}")  # what the 公众号 console accepts as Token
+APPID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+SECRETS = frozenset(
+    {
+        "database_url",
+        "telegram_token",
+        "telegram_webhook_secret",
+        "secret_key",
+        "wechat_token",
+        "wechat_secret",
+        "wechat_aes_key",
+    }
+)  # never echoed
 
 
 class Settings(BaseSettings):
@@ -86,6 +106,37 @@ class Settings(BaseSettings):
         description="1 to 256 of A-Z a-z 0-9 _ - (needed with POSBOT_TELEGRAM_WEBHOOK_URL)",
     )
     telegram_runtime: Literal["aiogram"] = Field(default="aiogram", description="aiogram")
+    # a Telegram group (its chat id, e.g. -1001234567890) told of every conversation that starts
+    # waiting for a person
+    telegram_agent_chat: int | None = Field(
+        default=None, description="a Telegram chat id, e.g. -1001234567890"
+    )
+    # signs the web chat's cookie and the console's sessions; made and kept in the file if unset
+    secret_key: SecretStr | None = Field(
+        default=None, min_length=16, description="a random string of 16 characters or more"
+    )
+    secret_key_file: Path = Path("var/secret_key")
+    # WeChat Official Account (公众号): the channel runs when token, AppID and secret are set
+    wechat_token: SecretStr | None = Field(
+        default=None, description="the Token of the 公众号's server settings (3 to 32 A-Z a-z 0-9)"
+    )
+    wechat_appid: str | None = Field(default=None, description="the 公众号's AppID, e.g. wx1234…")
+    wechat_secret: SecretStr | None = Field(
+        default=None, description="the 公众号's AppSecret (needed with POSBOT_WECHAT_TOKEN)"
+    )
+    wechat_aes_key: SecretStr | None = Field(
+        default=None, description="the 43-character EncodingAESKey of safe (AES) mode"
+    )
+    wechat_api_base: str = Field(
+        default="https://api.weixin.qq.com",
+        description="the http(s) root of the WeChat API",
+    )
+    wechat_template_id: str | None = Field(
+        default=None, description="the template for status pushes outside the 48-hour window"
+    )
+    wechat_template_field: str = Field(
+        default="content", pattern=r"^[A-Za-z0-9_]{1,32}$", description="a template field name"
+    )
 
     @field_validator("http_host")
     @classmethod
@@ -100,6 +151,63 @@ class Settings(BaseSettings):
         if value is not None and not TOKEN.fullmatch(value.get_secret_value()):
             raise PydanticCustomError("token", "is not a bot token (digits, a colon, then letters)")
         return value
+
+    @field_validator("wechat_token")
+    @classmethod
+    def _wechat_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not WECHAT_TOKEN.fullmatch(value.get_secret_value()):
+            raise PydanticCustomError("token", "is not 3 to 32 letters and digits")
+        return value
+
+    @field_validator("wechat_appid")
+    @classmethod
+    def _appid(cls, value: str | None) -> str | None:
+        if value is not None and not APPID.fullmatch(value):
+            raise PydanticCustomError("appid", "is not an AppID (letters, digits, _ and -)")
+        return value
+
+    @field_validator("wechat_aes_key")
+    @classmethod
+    def _aes_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not AES_KEY.fullmatch(value.get_secret_value()):
+            raise PydanticCustomError("aes_key", "is not 43 characters of A-Z a-z 0-9 + /")
+        return value
+
+    @field_validator("wechat_api_base")
+    @classmethod
+    def _api_base(cls, value: str) -> str:
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 (raises on a port that is not a number)
+        except ValueError:
+            raise PydanticCustomError("url", "is not a URL") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise PydanticCustomError("url", "is not an http(s) URL with a host")
+        if parts.query or parts.fragment:
+            raise PydanticCustomError("url", "must be the API root, without a query or fragment")
+        return value.rstrip("/")  # "…qq.com/" is meant as "…qq.com": paths are added to it
+
+    @model_validator(mode="after")
+    def _wechat_complete(self) -> Settings:
+        """Token, AppID and secret come together: one without the others is a mistake."""
+        given = {
+            "wechat_token": self.wechat_token,
+            "wechat_appid": self.wechat_appid,
+            "wechat_secret": self.wechat_secret,
+        }
+        if any(v is not None for v in given.values()):
+            missing = [env_name(k) for k, v in given.items() if v is None]
+            if missing:
+                raise ConfigError(
+                    "is needed with the other WeChat settings",
+                    setting=missing[0],
+                    hint="set POSBOT_WECHAT_TOKEN, _APPID and _SECRET together, or none of them",
+                )
+        return self
+
+    @property
+    def wechat_on(self) -> bool:
+        return self.wechat_token is not None
 
     @field_validator("telegram_api_base", "telegram_webhook_url")
     @classmethod

@@ -95,6 +95,7 @@ class Client:
         self.user = user
         self.locale = locale
         self.last_event: InboundEvent | None = None
+        self.refused: str | None = None  # why the last agent action was refused
 
     async def send(self, text: str) -> Said:
         return await self.deliver(
@@ -114,6 +115,15 @@ class Client:
                 locale=self.locale,
             )
         )
+
+    async def agent(self, action: str, agent: str = "alice", **more: Any) -> Said:
+        """A person acts on this conversation from the console (claim, handback, close...)."""
+        payload = {"action": action, "agent": agent, **more}
+        event = InboundEvent(
+            "test", self.user, f"agent:{next(_keys)}", kind="agent", payload=payload
+        )
+        self.refused = (await self.bot.app.runtime.receive(event)).refused
+        return self.read()
 
     async def tap(self, value: str) -> Said:
         return await self.deliver(

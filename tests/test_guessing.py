@@ -68,7 +68,7 @@ async def test_failed_detail_checks_are_limited_per_user_across_conversations(
     await client.send("/deregister")
     for answer in ("102100058120002", "PAXS90778899", "13900139000"):
         await client.send(answer)
-    assert (await client.tap("yes")).keys == ["verify.wait", "handoff.mismatch"]
+    assert (await client.tap("yes")).keys == ["verify.wait", "handoff.mismatch", "handoff.queue"]
 
 
 async def test_failed_detail_checks_are_limited_per_terminal_across_users(tmp_path: Path) -> None:
@@ -84,7 +84,7 @@ async def test_failed_detail_checks_are_limited_per_terminal_across_users(tmp_pa
     for n in range(DETAIL_LIMITS["terminal"]):  # many chat users, one terminal, wrong phone
         assert await try_details(f"bot{n}", "13999999999") == ["verify.wait", "verify.no_match"]
     limited = await try_details("owner", "13800138000")  # even the right details, for now
-    assert limited == ["verify.wait", "handoff.mismatch"]
+    assert limited == ["verify.wait", "handoff.mismatch", "handoff.queue"]
     bot.clock.advance(24 * 3600 + 1)  # the window is over
     assert await try_details("owner-later", "13800138000") == ["verify.wait", "ask.code"]
 
@@ -118,7 +118,7 @@ async def test_concurrent_wrong_codes_lock_after_five_against_a_slow_provider(
     assert set(heard) <= {"code.wrong", "handoff.locked"}
     # the lock holds: no new code is sent for that terminal, whoever asks
     said = await bot.client("fresh").to_the_code_question()
-    assert said.keys == ["verify.wait", "handoff.locked"]
+    assert said.keys == ["verify.wait", "handoff.locked", "handoff.queue"]
 
 
 async def test_a_late_right_answer_never_unlocks(tmp_path: Path) -> None:
@@ -131,7 +131,8 @@ async def test_a_late_right_answer_never_unlocks(tmp_path: Path) -> None:
     await asyncio.sleep(0.05)  # the right code has taken its attempt and is being judged
     wrong = await asyncio.gather(*(g.send(f"{n:06d}") for n, g in enumerate(guessers, 100000)))
     assert "handoff.locked" in [s.keys[0] for s in wrong]
-    assert (await right).keys == ["handoff.locked"]  # answered "ok" too late: the lock stays
+    # answered "ok" too late: the lock stays
+    assert (await right).keys == ["handoff.locked", "handoff.queue"]
     with bot.app.store.reading() as tx:
         record = tx.verification("102100058120001", "LKL8A2301234")
     assert record.locked_until is not None and record.verified_until is None

@@ -96,7 +96,12 @@ def test_run_serves_health_until_a_signal_stops_it(
     process = start(env, tmp_path)
     try:
         body = healthy(process, port)
-        assert body == {"status": "ok", "database": "ok", "channels": {}, "version": "0.1.0"}
+        assert body == {
+            "status": "ok",
+            "database": "ok",
+            "channels": {"web": "running"},  # the web chat is always on
+            "version": "0.1.0",
+        }
         process.send_signal(stop)
         out, err = process.communicate(timeout=STOP_SECONDS)
     finally:
@@ -220,6 +225,7 @@ def app(tmp_path: Path) -> Iterator[App]:
         log_file=tmp_path / "posbot.log",
         http_port=free_port(),
         poll_seconds=0.05,
+        secret_key_file=tmp_path / "secret_key",
     )
     built = build(settings)
     yield built
@@ -278,8 +284,8 @@ async def test_healthz_is_503_when_the_database_cannot_be_read(app: App, tmp_pat
     assert response.json()["database"] == "unreachable"
 
 
-def test_no_channel_runs_without_its_settings(app: App) -> None:
-    assert channels_for(app.settings, app) == []
+def test_no_channel_but_the_web_chat_runs_without_its_settings(app: App) -> None:
+    assert [channel.name for channel in channels_for(app.settings, app)] == ["web"]
 
 
 async def test_serve_mounts_starts_and_stops_channels_in_order(
@@ -302,11 +308,11 @@ async def test_serve_mounts_starts_and_stops_channels_in_order(
         signal.raise_signal(signal.SIGTERM)  # uvicorn's handler: a graceful exit
         await asyncio.wait_for(running, STOP_SECONDS)
     assert calls == ["mount", "start", "stop"]
-    assert said == [
-        f"posbot run: http://127.0.0.1:{port}/healthz",
-        "posbot run: fake: a channel for tests",
-        "posbot run: stopped",
-    ]
+    health, console, admin, *rest = said
+    assert health == f"posbot run: http://127.0.0.1:{port}/healthz"
+    assert console == f"posbot run: console http://127.0.0.1:{port}/console"
+    assert admin.startswith("posbot run: console admin 'admin', one-time password: ")
+    assert rest == ["posbot run: fake: a channel for tests", "posbot run: stopped"]
 
 
 class FlakyRuntime:

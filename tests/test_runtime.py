@@ -90,7 +90,7 @@ async def test_a_broken_message_hands_over_to_a_person_and_keeps_the_data(tmp_pa
     bot.app.engine.catalog.messages["zh_CN"]["ask.phone"] = "{{ no_such_variable }}"
     bot.app.engine.catalog._templates.clear()
     said = await client.send("LKL8A2301234")
-    assert said.keys == ["handoff.error"]
+    assert said.keys == ["handoff.error", "handoff.queue"]
     state = state_of(bot, client.user)
     assert state.status == "waiting_agent"
     assert state.slots["merchant_id"] == "102100058120001"
@@ -113,7 +113,7 @@ async def test_a_provider_outage_hands_over_without_losing_anything(tmp_path: Pa
     for answer in ("102100058120001", "LKL8A2301234", "13800138000"):
         await client.send(answer)
     said = await client.tap("yes")
-    assert said.keys == ["verify.wait", "handoff.provider_down"]
+    assert said.keys == ["verify.wait", "handoff.provider_down", "handoff.queue"]
     assert calls == 3  # retried before giving up
     assert state_of(bot, client.user).slots["phone"] == "+8613800138000"
 
@@ -284,7 +284,7 @@ async def test_a_message_missing_from_the_catalog_hands_over_instead_of_crashing
     await client.send("102100058120001")
     del bot.app.engine.catalog.messages["zh_CN"]["invalid.serial.chars"]
     said = await client.send("LKL-8A23-0123!")
-    assert said.keys == ["handoff.error"]
+    assert said.keys == ["handoff.error", "handoff.queue"]
 
 
 async def test_a_filing_whose_answer_was_lost_is_asked_again_and_its_ticket_told(

@@ -30,9 +30,10 @@ from aiogram.types import BotCommand, CallbackQuery, Message, Update
 from fastapi import FastAPI, Request, Response
 
 from bot.bootstrap import App
+from bot.channels.agent_chat import announce_waiting
 from bot.channels.base import Channel
 from bot.channels.pacing import Pacer
-from bot.channels.telegram_messages import CHANNEL, event_of, label_of
+from bot.channels.telegram_messages import CHANNEL, event_of, keep_response_models, label_of
 from bot.channels.telegram_sender import TelegramSender
 from bot.i18n import resolve_locale
 from bot.settings import Settings
@@ -42,6 +43,7 @@ log = logging.getLogger("posbot.telegram")
 COMMANDS = ("start", "deregister", "suspend", "status", "agent", "cancel", "help", "lang")
 POLL_TIMEOUT = 25  # seconds a getUpdates waits for news
 ALLOWED = ["message", "callback_query"]
+WEBHOOK_CONNECTIONS = 100  # Telegram's most: each POST is answered only once committed
 TYPING_AFTER, TYPING_EVERY = 1.0, 4.5  # seconds: Telegram shows "typing…" for about five
 
 
@@ -54,6 +56,7 @@ class TelegramChannel(Channel):
 
     def __init__(self, settings: Settings, app: App, *, pacer: Pacer | None = None) -> None:
         self.settings, self.app = settings, app
+        keep_response_models()
         root = settings.telegram_api_base
         session = AiohttpSession(api=TelegramAPIServer.from_base(str(root))) if root else None
         self.bot = Bot(_plain(settings.telegram_token), session=session)
@@ -64,6 +67,7 @@ class TelegramChannel(Channel):
         self.router = self._router()
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._tasks: list[asyncio.Task[None]] = []
+        self._working: set[asyncio.Task[None]] = set()  # updates past their commit, still going
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -81,17 +85,36 @@ class TelegramChannel(Channel):
         await self._register_commands()
         if self.webhook_url:
             await self.bot.set_webhook(
-                self.webhook_url, secret_token=self.webhook_secret or None, allowed_updates=ALLOWED
+                self.webhook_url,
+                secret_token=self.webhook_secret or None,
+                allowed_updates=ALLOWED,
+                max_connections=WEBHOOK_CONNECTIONS,
             )
         else:
             await self.bot.delete_webhook(drop_pending_updates=False)
             self._tasks.append(asyncio.create_task(self.poll()))
         self._tasks.append(asyncio.create_task(self.sender.run()))
+        agent_chat = getattr(self.settings, "telegram_agent_chat", None)
+        if agent_chat is not None:
+            self._tasks.append(asyncio.create_task(self._announce(int(agent_chat))))
+
+    async def _announce(self, chat: int) -> None:
+        """New waiting conversations, told to the agents' group."""
+        settings = self.settings
+        console = f"http://{settings.http_host}:{settings.http_port}/console"
+
+        async def send(text: str) -> object:
+            return await self.sender.call(str(chat), lambda: self.bot.send_message(chat, text))
+
+        await announce_waiting(
+            self.app.store, self.app.engine.catalog, settings.default_locale, console, send
+        )
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        running = [*self._tasks, *self._working]
+        for task in running:
             task.cancel()
-        for task in self._tasks:
+        for task in running:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
@@ -127,22 +150,42 @@ class TelegramChannel(Channel):
                 offset = await self.handle_batch(updates)
 
     async def handle_batch(self, updates: list[Update]) -> int:
-        """Handle a batch (each chat in order, chats at once); the offset to confirm: past
-        every update, or up to the first that failed (it and later ones come again)."""
+        """Handle a batch, each chat in order, chats at once; the offset to confirm, as soon as
+        every update's event is committed: past every update, or up to the first that failed
+        (it and the later ones come again). What the updates lead to after their commit —
+        provider calls, taps answered — goes on meanwhile, each chat still in order, so one
+        slow provider call does not hold back the next getUpdates."""
         by_chat: dict[str, list[Update]] = defaultdict(list)
         for update in updates:
             by_chat[_chat_of(update)].append(update)
+        loop = asyncio.get_running_loop()
+        committed: dict[int, asyncio.Future[bool]] = {
+            u.update_id: loop.create_future() for u in updates
+        }
 
-        async def chat_in_order(chat_updates: list[Update]) -> int | None:
-            for update in chat_updates:
-                try:
-                    await self.handle(update)
-                except Exception:
-                    log.exception("update %s not handled; it will come again", update.update_id)
-                    return update.update_id
-            return None
+        async def chat_in_order(chat: str, chat_updates: list[Update]) -> None:
+            async with self._locks[chat]:
+                for n, update in enumerate(chat_updates):
+                    done = committed[update.update_id]
+                    try:
+                        await self.handle(update, committed=done)
+                    except Exception:
+                        if done.done():  # committed: what failed after it is retried in time
+                            log.exception("update %s: after its commit", update.update_id)
+                            continue
+                        log.exception("update %s not handled; it will come again", update.update_id)
+                        for later in chat_updates[n:]:
+                            committed[later.update_id].set_result(False)
+                        return
+                    if not done.done():  # nothing to commit (a stale tap, an ignored update)
+                        done.set_result(True)
 
-        failed = [f for f in await asyncio.gather(*map(chat_in_order, by_chat.values())) if f]
+        for chat, chat_updates in by_chat.items():
+            task = asyncio.create_task(chat_in_order(chat, chat_updates))
+            self._working.add(task)
+            task.add_done_callback(self._working.discard)
+        await asyncio.gather(*committed.values())
+        failed = [update_id for update_id, done in committed.items() if not done.result()]
         return min(failed) if failed else max(u.update_id for u in updates) + 1
 
     async def webhook(self, request: Request) -> Response:
@@ -158,20 +201,24 @@ class TelegramChannel(Channel):
             await self.handle(update)
         return Response(status_code=200)
 
-    async def handle(self, update: Update) -> None:
-        """One update: its event committed (and its effects run), then the tap answered."""
+    async def handle(
+        self, update: Update, *, committed: asyncio.Future[bool] | None = None
+    ) -> None:
+        """One update: its event committed (``committed`` resolved then) and its effects run,
+        then the tap answered."""
         event = event_of(update, self.bot_id)
         if event is None:
             return
         query = update.callback_query
         if query is not None and query.message is not None:
-            latest = self.app.store.last_keyboard(CHANNEL, event.user_id)
+            latest = self.sender.latest_keyboard(event.user_id)
             if latest is not None and latest != query.message.message_id:
                 locale = resolve_locale(event.locale, self.app.engine.catalog.locales, "zh_CN")
                 notice = self.app.engine.catalog.render(locale, "telegram.stale_button", {})
                 await self._quietly(self.bot.answer_callback_query(query.id, text=notice))
                 return
-        delivery = await self._typing_while(event.user_id, self.app.runtime.receive(event))
+        receiving = self.app.runtime.receive(event, committed=committed)
+        delivery = await self._typing_while(event.user_id, receiving)
         if query is not None and isinstance(query.message, Message):
             await self._quietly(self.bot.answer_callback_query(query.id))
             if not any(m.payload.get("in_place") for m in delivery.messages):

@@ -21,6 +21,38 @@ from aiogram.types import (
 from bot.engine.events import InboundEvent
 
 CHANNEL = "telegram"
+
+
+def keep_response_models() -> None:
+    """aiogram reads every answer as ``Response[the method's return type]``, a pydantic generic
+    that pydantic caches only weakly: once collected, the next call builds it again (~15 ms of
+    schema building). Holding the ones posbot uses keeps them built."""
+    if _KEPT:
+        return
+    from aiogram.client.session.base import BaseSession  # noqa: F401  (aiogram's own import order)
+    from aiogram.methods import (
+        AnswerCallbackQuery,
+        DeleteWebhook,
+        EditMessageReplyMarkup,
+        EditMessageText,
+        GetMe,
+        GetUpdates,
+        SendChatAction,
+        SendDocument,
+        SendMessage,
+        SetMyCommands,
+        SetWebhook,
+    )
+    from aiogram.methods.base import Response
+
+    methods = (
+        AnswerCallbackQuery, DeleteWebhook, EditMessageReplyMarkup, EditMessageText, GetMe,
+        GetUpdates, SendChatAction, SendDocument, SendMessage, SetMyCommands, SetWebhook,
+    )  # fmt: skip
+    _KEPT.extend(Response[m.__returning__] for m in methods)  # type: ignore[name-defined]
+
+
+_KEPT: list[object] = []
 MAX_TEXT = 4096
 MAX_CALLBACK_DATA = 64  # bytes, Telegram's limit
 WIDE = 24  # labels longer than this get a row of their own

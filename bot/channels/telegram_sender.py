@@ -32,6 +32,7 @@ from bot.store.transaction import OutboxItem
 
 log = logging.getLogger("posbot.telegram")
 POLL_SECONDS = 1.0  # the outbox is read this often even without a notification
+RECEIPTS_AFTER, RECEIPTS_AT_ONCE = 0.005, 128  # seconds; receipts recorded in one commit
 RENEW_EVERY = 5.0  # seconds between renewals of the leases on the chats being sent to
 MAX_BACKOFF = 30.0
 
@@ -44,6 +45,11 @@ class TelegramSender:
         self._busy: dict[str, asyncio.Task[None]] = {}  # chats being drained
         self._reply_keyboards: set[str] = set()  # chats shown a reply keyboard (memory: a cache)
         self._claimed: dict[str, list[int]] = {}  # chat → outbox ids claimed and not yet sent
+        # receipts of sent replies, recorded together a few milliseconds later (one commit for
+        # many); until then the newest keyboard of each chat is known from here
+        self._receipts: list[tuple[int, dict[str, Any]]] = []
+        self._unrecorded_keyboards: dict[str, int] = {}
+        self._flush: asyncio.TimerHandle | None = None
 
     async def run(self) -> None:
         """Deliver what the outbox holds for Telegram, as long as the channel runs: the chats
@@ -63,6 +69,7 @@ class TelegramSender:
             for task in list(self._busy.values()):
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            self.record_receipts()
             self.runtime.store.release_claims(self._in_flight())
             self._claimed.clear()
 
@@ -87,21 +94,55 @@ class TelegramSender:
         left = self._claimed.pop(chat, [])
         if left:  # stopped short (unreachable, or the channel stops): nobody holds them now
             self.runtime.store.release_claims(left)
+        if not _task.cancelled():  # replies committed meanwhile for this chat: at once
+            self.runtime.notifier.notify(CHANNEL)
 
     async def _drain(self, chat: str, items: list[OutboxItem]) -> None:
         for item in items:
             receipt = await self._deliver(chat, item)
             if receipt is None:  # unreachable: the rest was set aside with it
                 return
-            self.runtime.store.mark_sent([(item.id, receipt)])
+            self._receipt(chat, item, receipt)
             self._claimed[chat].remove(item.id)
+
+    def _receipt(self, chat: str, item: OutboxItem, receipt: dict[str, Any]) -> None:
+        self._receipts.append((item.id, receipt))
+        if item.payload.get("buttons") and "sent_as" in receipt:
+            self._unrecorded_keyboards[chat] = int(receipt["sent_as"])
+        if len(self._receipts) >= RECEIPTS_AT_ONCE:
+            self.record_receipts()
+        elif self._flush is None:
+            self._flush = asyncio.get_running_loop().call_later(
+                RECEIPTS_AFTER, self.record_receipts
+            )
+
+    def record_receipts(self) -> None:
+        """Mark what was sent as sent, in one transaction. A crash before it sends those
+        replies again after the restart (delivery is at least once, as it is anyway between
+        Telegram's answer and any commit)."""
+        if self._flush is not None:
+            self._flush.cancel()
+            self._flush = None
+        receipts, self._receipts = self._receipts, []
+        self.runtime.store.mark_sent(receipts)
+        self._unrecorded_keyboards.clear()
+
+    def latest_keyboard(self, chat: str) -> int | None:
+        """The message id of the newest message with buttons sent to ``chat``: a tap on any
+        other is on an earlier message."""
+        unrecorded = self._unrecorded_keyboards.get(chat)
+        return (
+            unrecorded
+            if unrecorded is not None
+            else self.runtime.store.last_keyboard(CHANNEL, chat)
+        )
 
     async def _deliver(self, chat: str, item: OutboxItem) -> dict[str, Any] | None:
         """Send one reply, however long it takes; what Telegram said of it (None: the chat
         cannot be reached)."""
         parts = parts_of(item.payload)
         if item.payload.get("in_place"):  # replaces the message whose button was tapped
-            target = self.runtime.store.last_keyboard(CHANNEL, chat)
+            target = self.latest_keyboard(chat)
             if target is not None and len(parts) == 1 and parts[0].has_buttons:
                 edited = await self.call(
                     chat, functools.partial(self._edit, chat, target, parts[0])

@@ -11,6 +11,7 @@ from typing import Any
 
 from jinja2 import TemplateError
 
+from bot.engine.agents import on_agent
 from bot.engine.events import Effect, InboundEvent, Reply
 from bot.engine.flow import FlowSet
 from bot.engine.intents import ALWAYS, INTENTS, reprompt
@@ -116,6 +117,8 @@ class Engine:
     def _dispatch(self, turn: Turn, event: InboundEvent, fresh: bool) -> None:
         if event.kind == "effect":
             self._on_effect(turn, event.payload)
+        elif event.kind == "agent":
+            on_agent(turn, event.payload)
         elif event.kind == "status":
             self._on_status(turn, event.payload)
         else:
@@ -140,6 +143,12 @@ class Engine:
         # a tapped button is an intent only when its value is a command; while a person is
         # awaited, plain words are for that person ("hello" must not leave the queue)
         intent = self._intent(text if value is None else str(value), words=value is None)
+        if state.status == "with_agent":
+            # a person helps: what the merchant writes is for them (kept, redacted as always);
+            # the bot says nothing of its own — only /cancel leaves
+            if intent is not None and intent[0] == "cancel" and text.startswith("/"):
+                self.run_intent(turn, "cancel", "")
+            return
         if intent and state.status == "waiting_agent" and not text.startswith("/"):
             intent = intent if intent[0] in WHILE_WAITING else None
         waiting = "system.busy" if state.status == "waiting_effect" else "handoff.waiting"

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-EventKind = Literal["text", "button", "effect", "status"]
+EventKind = Literal["text", "button", "effect", "status", "agent"]  # agent: a person acts
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +82,7 @@ def scrubbed(event: InboundEvent) -> InboundEvent:
     """The event with every lone surrogate (invalid UTF-8 read with surrogateescape, ``\\ud800``
     in a platform's JSON) replaced by U+FFFD: no store can encode them, so left in they would
     fail the event on every redelivery."""
-    if event.kind in ("effect", "status"):  # made by posbot itself
+    if event.kind in ("effect", "status", "agent"):  # made by posbot itself
         return event
     strings = (event.channel, event.user_id, event.dedup_key, event.text)
     if all(s.isascii() for s in strings) and all(

@@ -6,7 +6,8 @@ import json
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
-Status = Literal["active", "waiting_effect", "waiting_agent", "done"]
+# waiting_agent: in the queue for a person; with_agent: a person holds it, the bot is silent
+Status = Literal["active", "waiting_effect", "waiting_agent", "with_agent", "done"]
 
 
 @dataclass(slots=True)

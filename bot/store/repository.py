@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, delete, func, select, update
 from bot.request_states import FINAL_STATES
 from bot.store.claims import Claims
 from bot.store.database import READ_ONLY
+from bot.store.people import People
 from bot.store.records import Verification, verification_of
 from bot.store.tables import (
     CONVERSATION,
@@ -51,7 +52,7 @@ class OpenRequest:
     changes: int  # statuses it has had: tells a change apart from the same change seen again
 
 
-class Store(Claims):
+class Store(Claims, People):
     def __init__(self, engine: Engine, clock: Clock = utcnow) -> None:
         self.engine = engine
         self.clock = clock

@@ -129,6 +129,96 @@ class InboundFailure(SQLModel, table=True):
     set_aside_at: datetime | None = None
 
 
+# -- people: agents, their sessions, and what they did -------------------------------------------
+
+
+class Agent(SQLModel, table=True):
+    """A person who answers merchants in the console. ``role``: agent, or admin (who also
+    manages agents and canned replies and reads the audit log)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    role: str = Field(max_length=16)
+    password_hash: str  # argon2
+    created_at: datetime
+    disabled_at: datetime | None = None
+
+
+class AgentSession(SQLModel, table=True):
+    """A console login. Only the token's hash is kept; it expires."""
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    agent_id: int = Field(foreign_key="agent.id", index=True)
+    created_at: datetime
+    expires_at: datetime = Field(index=True)
+
+
+class LoginFailure(SQLModel, table=True):
+    """Failed logins, per name and per address, to limit guessing."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    scope: str = Field(max_length=8)  # name | address
+    key: str = Field(max_length=200, index=True)
+    created_at: datetime
+
+
+class Handoff(SQLModel, table=True):
+    """A conversation handed to a person: waiting from ``requested_at``, held by ``agent``
+    from ``claimed_at``, over at ``closed_at``; the merchant's rating of the help."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    reason: str = Field(max_length=32)
+    requested_at: datetime = Field(index=True)
+    agent: str | None = Field(default=None, max_length=64)
+    claimed_at: datetime | None = None
+    closed_at: datetime | None = Field(default=None, index=True)
+    closed_by: str | None = Field(default=None, max_length=64)
+    rating: int | None = None
+    announced_at: datetime | None = None  # told to the agents' Telegram group
+
+
+class Note(SQLModel, table=True):
+    """An agent's internal note on a conversation: never shown to the merchant."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    agent: str = Field(max_length=64)
+    text: str
+    created_at: datetime
+
+
+class CannedReply(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    locale: str = Field(max_length=16)
+    title: str = Field(max_length=100)
+    text: str
+    created_at: datetime
+
+
+class Audit(SQLModel, table=True):
+    """What agents did: claim, reveal, reply, correct, status, hand back, close, and the
+    admins' changes. Shown to admins."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    agent: str = Field(max_length=64)
+    action: str = Field(max_length=32)
+    conversation_id: int | None = Field(default=None, index=True)
+    detail: str  # masked: never a collected value in clear
+    created_at: datetime = Field(index=True)
+
+
+class AccessToken(SQLModel, table=True):
+    """A platform's API access token (WeChat's lasts two hours and fetching a new one ends the
+    old one soon after): kept here so every process shares one instead of each taking its own."""
+
+    platform: str = Field(primary_key=True, max_length=32)
+    account: str = Field(primary_key=True, max_length=64)  # the AppID
+    token: str = Field(max_length=1024)
+    expires_at: datetime
+    updated_at: datetime
+
+
 # the Core tables behind the models, for the repository's statements
 CONVERSATION: Table = SQLModel.metadata.tables["conversation"]
 TRANSCRIPT: Table = SQLModel.metadata.tables["transcript"]
@@ -140,3 +230,11 @@ FLOW_VERSION: Table = SQLModel.metadata.tables["flowversion"]
 VERIFICATION: Table = SQLModel.metadata.tables["verification"]
 DETAIL_CHECK: Table = SQLModel.metadata.tables["detailcheck"]
 INBOUND_FAILURE: Table = SQLModel.metadata.tables["inboundfailure"]
+AGENT: Table = SQLModel.metadata.tables["agent"]
+AGENT_SESSION: Table = SQLModel.metadata.tables["agentsession"]
+LOGIN_FAILURE: Table = SQLModel.metadata.tables["loginfailure"]
+HANDOFF: Table = SQLModel.metadata.tables["handoff"]
+NOTE: Table = SQLModel.metadata.tables["note"]
+CANNED_REPLY: Table = SQLModel.metadata.tables["cannedreply"]
+AUDIT: Table = SQLModel.metadata.tables["audit"]
+ACCESS_TOKEN: Table = SQLModel.metadata.tables["accesstoken"]

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from bot.store.handoff_records import HandoffRecords
 from bot.store.records import Records
 
 SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores datetimes in SQLite (UTC)
@@ -73,7 +74,7 @@ class HotSql:
 _HOT: dict[str, HotSql] = {}
 
 
-class Tx(Records):
+class Tx(Records, HandoffRecords):
     """What one event may change, inside its transaction: the hot statements here, the rest
     (filings, statuses, verification, limits) in ``Records``."""
 

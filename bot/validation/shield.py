@@ -117,7 +117,10 @@ def _card_at(
     """The longest card number written as one number from group ``i``: 13–19 digits in one
     go, or in the groups a card is printed in — fours (the last may be shorter), 4-6-5, 4-6-4.
     Numbers that only happen to stand side by side (a merchant number, then a phone) are not
-    one card, however their digits add up."""
+    one card, however their digits add up. A number written after "+" is an international
+    phone number (+8613800138000, as Telegram shares a contact), never a card."""
+    if text[groups[i][0] - 1 : groups[i][0]] == "+":
+        return None
     if sizes[i] != _GROUP_SIZE:
         digits = text[groups[i][0] : groups[i][1]]
         return (i, digits) if _card_like(digits) else None

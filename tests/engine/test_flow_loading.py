@@ -31,7 +31,7 @@ def problems(source: str, tmp_path: Path) -> list[FlowError]:
 
 def test_shipped_flows_load_and_pass_every_check() -> None:
     flows = load_flows(FLOWS)
-    assert {f.id for f in flows} == {"menu", "termination"}
+    assert {f.id for f in flows} == {"feedback", "menu", "termination"}
     assert check_flows(flows, CATALOG, validators()) == []
 
 

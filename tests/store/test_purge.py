@@ -31,7 +31,10 @@ async def test_purge_removes_old_personal_data_and_keeps_filed_requests(tmp_path
     await filer.to_the_code_question()
     await filer.to_the_summary()
     await filer.tap("yes")
-    assert (await filer.send("/agent")).keys == ["handoff.requested"]  # after filing: a person
+    assert (await filer.send("/agent")).keys == [
+        "handoff.requested",
+        "handoff.queue",
+    ]  # after filing: a person
     await idler.send("/deregister")
     await idler.send("102100058120002")  # left mid-way, its slots hold a merchant number
     await guesser.send("/deregister")  # details that match nothing: counted against guessing
