@@ -235,8 +235,10 @@ class TelegramChannel(Channel):
             return
         query = update["callback_query"] if event.kind == "button" else None
         if query is not None:
+            # stale: a message older than the newest with buttons. (A newer one is that newest
+            # itself, tapped before Telegram's answer to its sendMessage has reached us.)
             latest = self.sender.latest_keyboard(event.user_id)
-            if latest is not None and latest != query["message"].get("message_id"):
+            if latest is not None and query["message"].get("message_id", 0) < latest:
                 locale = resolve_locale(event.locale, self.app.engine.catalog.locales, "zh_CN")
                 notice = self.app.engine.catalog.render(locale, "telegram.stale_button", {})
                 await self._quietly(self.bot.answer_callback_query(str(query.get("id")), notice))

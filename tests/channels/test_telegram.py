@@ -317,3 +317,23 @@ async def test_a_slow_provider_call_shows_typing(
     fast_api.send_text(USER, "对")  # the details are right: the provider is asked
     await fast_api.wait_for(lambda s: s.chat_actions, timeout=10)
     assert fast_api.chat_actions[-1][:2] == (USER, "typing")
+
+
+async def test_a_tap_on_the_newest_message_counts_before_its_send_is_confirmed(
+    fast_api: BotAPIServer, channel: TelegramChannel
+) -> None:
+    """The merchant sees a message the moment Telegram has it, and may tap it before Telegram's
+    answer to its sendMessage reaches the bot (a slower HTTP client, a busy loop): that tap is
+    on the newest message, not an earlier one. (It broke the bench on python-telegram-bot.)"""
+    fast_api.send_text(USER, "/start")
+    await said(fast_api, 1)
+    await settled(channel, fast_api)
+    menu = next(m for m in reversed(fast_api.sent(USER)) if m["reply_markup"])
+    # as it stands while the menu's sendMessage is still in flight: an older keyboard known
+    channel.sender._unrecorded_keyboards[str(USER)] = menu["message_id"] - 1
+    count = len(fast_api.sent(USER))
+    tap(fast_api, "deregister")
+    await fast_api.wait_for(lambda s: len(s.sent(USER)) > count, timeout=10)
+    await settled(channel, fast_api)
+    assert not fast_api.callback_answers[-1].get("text"), "no stale-button notice"
+    assert any("商户号" in t for t in texts(fast_api)[count:]), "the deregistration began"
