@@ -61,9 +61,9 @@ class TelegramChannel(Channel):
 
     def __init__(self, settings: Settings, app: App, *, pacer: Pacer | None = None) -> None:
         self.settings, self.app = settings, app
-        self.runtime = getattr(settings, "telegram_runtime", RUNTIMES[0])
+        self.library = getattr(settings, "telegram_runtime", RUNTIMES[0])  # aiogram or ptb
         token = _plain(settings.telegram_token)
-        self.bot = connect(self.runtime, token, _plain(settings.telegram_api_base) or None)
+        self.bot = connect(self.library, token, _plain(settings.telegram_api_base) or None)
         self.bot_id = int(token.split(":")[0])  # the token's number: dedup keys are per bot
         self.webhook_url = _plain(settings.telegram_webhook_url) or None
         self.webhook_secret = _plain(settings.telegram_webhook_secret)
@@ -94,7 +94,7 @@ class TelegramChannel(Channel):
 
     def describe(self) -> str:
         how = f"webhook {self.webhook_url}" if self.webhook_url else "long polling"
-        return f"telegram: bot {self.bot_id} on {self.runtime}, {how}"
+        return f"telegram: bot {self.bot_id} on {self.library}, {how}"
 
     def mount(self, http: FastAPI) -> None:
         if self.webhook_url:
