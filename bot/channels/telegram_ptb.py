@@ -40,6 +40,10 @@ from bot.channels.telegram_port import (
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 API_ROOT = "https://api.telegram.org"
+# as aiogram's session: a call may take a minute (a 5-second read timeout would send again a
+# message Telegram is still answering), and one waits for a free connection, however long, in
+# place of failing after PTB's one second (the Pacer, not the pool, decides the rate)
+TIMEOUT, CONNECTIONS = 60.0, 100
 
 
 class PTBBotAPI:
@@ -47,7 +51,7 @@ class PTBBotAPI:
 
     def __init__(self, token: str, root: str | None) -> None:
         root = (root or API_ROOT).rstrip("/")
-        self._requests = (HTTPXRequest(), HTTPXRequest())  # getUpdates's own, the rest's
+        self._requests = (requests(1), requests(CONNECTIONS))  # getUpdates's own, the rest's
         self.bot = Bot(
             token,
             base_url=f"{root}/bot",
@@ -126,6 +130,16 @@ class PTBBotAPI:
     async def close(self) -> None:
         for request in self._requests:
             await request.shutdown()
+
+
+def requests(connections: int) -> HTTPXRequest:
+    return HTTPXRequest(
+        connection_pool_size=connections,
+        read_timeout=TIMEOUT,
+        write_timeout=TIMEOUT,
+        connect_timeout=TIMEOUT,
+        pool_timeout=None,
+    )
 
 
 def markup(shape: Json | None) -> Markup | None:
