@@ -2,10 +2,10 @@
 aiogram bot doing the same conversation in memory. The last line is JSON for scripts.
 
     python -m bench [--merchants 100,1000] [--workdir var/bench] [--profile]
-    python -m bench --channel telegram [--modes polling,webhook] [...]
+    python -m bench --channel telegram [--modes polling,webhook] [--runtime aiogram,ptb] [...]
 
 ``--channel telegram`` runs the same merchants through posbot's Telegram channel over HTTP
-instead (``bench/telegram_load.py``).
+instead (``bench/telegram_load.py``), on each runtime named (aiogram, the default; ptb).
 """
 
 from __future__ import annotations
@@ -116,6 +116,11 @@ async def main(argv: list[str]) -> int:
     parser.add_argument(
         "--modes", default="polling,webhook", help="telegram: polling, webhook or both"
     )
+    parser.add_argument(
+        "--runtime",
+        default="aiogram",
+        help="telegram: aiogram, ptb or both (comma-separated), beside the one plain bot",
+    )
     args = parser.parse_args(argv)
     if args.channel == "telegram":
         return await main_telegram(args)
@@ -127,14 +132,17 @@ async def main(argv: list[str]) -> int:
 
 async def main_telegram(args: argparse.Namespace) -> int:
     # imported here: the core bench runs without the Telegram side's modules loaded
-    from bench.telegram_load import LIMITS, MODES, describe_limits, measure_telegram
+    from bench.telegram_load import LIMITS, MODES, RUNTIMES, describe_limits, measure_telegram
 
     modes = tuple(m for m in args.modes.split(",") if m)
     if not modes or not set(modes) <= set(MODES):
         raise SystemExit(f"--modes takes {', '.join(MODES)}, comma-separated")
+    runtimes = tuple(r for r in args.runtime.split(",") if r)
+    if not runtimes or not set(runtimes) <= set(RUNTIMES):
+        raise SystemExit(f"--runtime takes {', '.join(RUNTIMES)}, comma-separated")
     print(describe_limits(), flush=True)
     results = [
-        await measure_telegram(int(n), args.workdir, args.profile, modes)
+        await measure_telegram(int(n), args.workdir, args.profile, modes, runtimes)
         for n in args.merchants.split(",")
     ]
     summary = {"channel": "telegram", "limits": LIMITS, **results[-1], "runs": results}

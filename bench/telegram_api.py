@@ -88,8 +88,13 @@ async def next_line() -> str:
 
 
 def say(obj: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
-    sys.stdout.flush()
+    """One line to the bench's process; when it is gone (a broken pipe) there is nobody to
+    serve: this process ends at once, without a traceback about a pipe."""
+    try:
+        sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os._exit(1)
 
 
 def bot_cpu_seconds() -> float:

@@ -1,6 +1,8 @@
 """``make bench ARGS="--channel telegram"``: posbot's Telegram channel at N merchants at once,
 over real HTTP on 127.0.0.1, by long polling and by webhook, beside a plain aiogram bot doing the
 same conversation (``telegram_plain``) against the same server with the same limits.
+``--runtime aiogram,ptb`` measures posbot on each Telegram runtime in the same run, beside the
+one plain bot.
 
 Each run gets a fresh fake Bot API server and its merchants in a process of their own
 (``telegram_api``); the bot under test runs here, in this process, alone. posbot runs as
@@ -32,12 +34,14 @@ from bench.posbot_load import WARM_UP, make_app
 from bench.telegram_plain import HOOK_PATH, SECRET, running_plain
 from bot.channels.pacing import Pacer
 from bot.channels.telegram import TelegramChannel
+from bot.channels.telegram_port import RUNTIMES
 from bot.http import make_http
 from bot.server import background, listen
 
 ROOT = Path(__file__).resolve().parents[1]
 LIMITS = {"per_chat": 100.0, "burst": 100, "per_bot": 100_000.0}  # server and Pacer alike
 MODES = ("polling", "webhook")
+__all__ = ["LIMITS", "MODES", "RUNTIMES", "describe_limits", "measure_telegram"]
 BUSY = 0.85  # the harness process this busy: it, not the bot, may be what limits the rate
 
 
@@ -61,7 +65,8 @@ def describe_limits() -> str:
         f"{LIMITS['per_bot']:g} msg/s a bot (Telegram's: 1 and 30); webhook max_connections "
         f"40 (Telegram's default, neither bot sets it); plain bot: aiogram Dispatcher + "
         f"MemoryStorage, start_polling / SimpleRequestHandler on aiohttp (answers the POST at "
-        f"once, aiogram's default); posbot: TelegramChannel, FastAPI on uvicorn for the webhook"
+        f"once, aiogram's default); posbot: TelegramChannel on the runtime named, FastAPI on "
+        f"uvicorn for the webhook"
     )
 
 
@@ -139,10 +144,11 @@ class TelegramSide:
 
 @contextlib.asynccontextmanager
 async def running_posbot(
-    workdir: Path, merchants: int, url: str, token: str, mode: str
+    workdir: Path, merchants: int, url: str, token: str, mode: str, runtime: str
 ) -> AsyncIterator[list[str]]:
-    """posbot's Telegram channel as ``posbot run`` runs it; yields a list that gets the
-    problems found in the store afterwards (every merchant filed once, tickets distinct)."""
+    """posbot's Telegram channel as ``posbot run`` runs it, on ``runtime``; yields a list that
+    gets the problems found in the store afterwards (every merchant filed once, tickets
+    distinct)."""
     sock = listen("127.0.0.1", 0) if mode == "webhook" else None
     hook: dict[str, Any] = {}
     if sock is not None:
@@ -150,7 +156,12 @@ async def running_posbot(
         hook = {"telegram_webhook_url": f"http://127.0.0.1:{port}{HOOK_PATH}"}
         hook["telegram_webhook_secret"] = SECRET
     app, provider, _ = make_app(
-        workdir, merchants + WARM_UP, telegram_token=token, telegram_api_base=url, **hook
+        workdir,
+        merchants + WARM_UP,
+        telegram_token=token,
+        telegram_api_base=url,
+        telegram_runtime=runtime,
+        **hook,
     )
     pacer = Pacer(
         per_chat=LIMITS["per_chat"], burst=int(LIMITS["burst"]), per_bot=LIMITS["per_bot"]
@@ -192,15 +203,21 @@ async def running_posbot(
 
 
 async def run_once(
-    bot: str, mode: str, merchants: int, workdir: Path, profiler: cProfile.Profile | None = None
+    bot: str,
+    mode: str,
+    merchants: int,
+    workdir: Path,
+    profiler: cProfile.Profile | None = None,
+    runtime: str = RUNTIMES[0],
 ) -> Outcome:
-    """N merchants (after a warm-up) through the whole conversation with one bot."""
+    """N merchants (after a warm-up) through the whole conversation with one bot (posbot on
+    ``runtime``, or the plain one)."""
     gc.collect()
     async with TelegramSide(merchants) as side:
         problems: list[str] = []
         if bot == "posbot":
             running: contextlib.AbstractAsyncContextManager[Any] = running_posbot(
-                workdir / f"telegram-{mode}", merchants, side.url, side.token, mode
+                workdir / f"telegram-{mode}", merchants, side.url, side.token, mode, runtime
             )
         else:
             running = running_plain(side.url, side.token, mode)
@@ -216,7 +233,8 @@ async def run_once(
     if len(tickets) != merchants or len(set(tickets)) != merchants:
         problems.append(f"{len(set(tickets))} distinct tickets for {merchants} merchants")
     if problems:
-        raise SystemExit(f"{bot} ({mode}) failed:\n" + "\n".join(problems[:10]))
+        who = f"{bot} on {runtime}" if bot == "posbot" else bot
+        raise SystemExit(f"{who} ({mode}) failed:\n" + "\n".join(problems[:10]))
     return Outcome(
         result["updates"],
         result["seconds"],
@@ -256,56 +274,73 @@ def figures(posbot: Outcome, plain: Outcome) -> dict[str, Any]:
     }
 
 
-def printed(merchants: int, mode: str, f: dict[str, Any]) -> str:
-    """A mode's figures: the ratio, then a line for each bot — latency from the update being
-    available to the bot, and from the merchant's action (which adds the time the update
-    waited at the server for a webhook connection)."""
+def printed(merchants: int, mode: str, f: dict[str, Any], runtime: str = RUNTIMES[0]) -> str:
+    """A mode's figures on one runtime: the ratio, then a line for each bot — latency from the
+    update being available to the bot, and from the merchant's action (which adds the time the
+    update waited at the server for a webhook connection)."""
 
     def shown(name: str) -> str:
         s = f[name]
+        label = f"{name} ({runtime})" if name == "posbot" else name
         return (
-            f"    {name:<6} {s['updates_s']:7.1f} upd/s  p50 {s['p50_ms']:9.1f} ms  "
+            f"    {label:<16} {s['updates_s']:7.1f} upd/s  p50 {s['p50_ms']:9.1f} ms  "
             f"p99 {s['p99_ms']:9.1f} ms  (from the action: p50 {s['from_action_p50_ms']:9.1f}"
             f" ms, p99 {s['from_action_p99_ms']:9.1f} ms)  CPU: bot {s['bot_cpu']:.0%}, "
             f"harness {s['harness_cpu']:.0%}  [{s['updates']} updates, {s['tickets']} tickets]"
         )
 
     return (
-        f"{merchants:>6} merchants, {mode}: ratio {f['ratio']:.2f} (posbot/plain updates/s)\n"
+        f"{merchants:>6} merchants, {mode}, posbot on {runtime}: ratio {f['ratio']:.2f} "
+        f"(posbot/plain updates/s)\n"
         f"{shown('posbot')}\n{shown('plain')}"
     )
 
 
 async def measure_telegram(
-    merchants: int, workdir: Path, profile: bool, modes: tuple[str, ...] = MODES
+    merchants: int,
+    workdir: Path,
+    profile: bool,
+    modes: tuple[str, ...] = MODES,
+    runtimes: tuple[str, ...] = RUNTIMES[:1],
 ) -> dict[str, Any]:
-    """Each mode: the plain bot, then posbot. (The core bench runs the plain bot before and
-    after posbot against drift; here posbot's runs take minutes at 1,000 merchants, and one
-    plain run keeps the whole bench near a quarter of an hour.)"""
+    """Each mode: the plain bot, then posbot on each runtime. (The core bench runs the plain
+    bot before and after posbot against drift; here posbot's runs take minutes at 1,000
+    merchants, and one plain run keeps the whole bench near a quarter of an hour.) A mode's
+    figures are the first runtime's; with several, ``runtimes`` holds each one's."""
     loopback_only()
     result: dict[str, Any] = {"merchants": merchants}
     for mode in modes:
-        profiler = cProfile.Profile() if profile else None
         plain = await run_once("plain", mode, merchants, workdir)
-        posbot = await run_once("posbot", mode, merchants, workdir, profiler)
-        result[mode] = figures(posbot, plain)
-        print(printed(merchants, mode, result[mode]), flush=True)
-        for name, o in (("posbot", posbot), ("plain", plain)):
-            if o.harness_cpu > BUSY:
-                print(f"  warning: the harness was {o.harness_cpu:.0%} busy with {name}: "
-                      "the rate may be the harness's, not the bot's")  # fmt: skip
-            if o.retry_afters:
-                print(f"  warning: {name} was given {o.retry_afters} 429s")
-            if o.contact_refused:
-                print(f"  warning: {name} answered {o.contact_refused} merchants' own shared "
-                      "contact with a warning; they typed their number instead")  # fmt: skip
-        if profiler:
-            print(f"  posbot's top costs ({mode}):")
-            print_profile(profiler)
-            dump = os.environ.get("POSBOT_BENCH_DUMP")
-            if dump:  # for pstats: who calls what
-                profiler.dump_stats(dump)
+        warn(plain, "plain")
+        each: dict[str, Any] = {}
+        for runtime in runtimes:
+            profiler = cProfile.Profile() if profile else None
+            posbot = await run_once("posbot", mode, merchants, workdir, profiler, runtime)
+            each[runtime] = {"runtime": runtime, **figures(posbot, plain)}
+            print(printed(merchants, mode, each[runtime], runtime), flush=True)
+            warn(posbot, f"posbot ({runtime})")
+            if profiler:
+                print(f"  posbot's top costs ({mode}, {runtime}):")
+                print_profile(profiler)
+                dump = os.environ.get("POSBOT_BENCH_DUMP")
+                if dump:  # for pstats: who calls what
+                    profiler.dump_stats(dump)
+        result[mode] = {**each[runtimes[0]]}
+        if len(runtimes) > 1:
+            result[mode]["runtimes"] = each
     return result
+
+
+def warn(o: Outcome, name: str) -> None:
+    """What makes a run's figures doubtful, said under them."""
+    if o.harness_cpu > BUSY:
+        print(f"  warning: the harness was {o.harness_cpu:.0%} busy with {name}: "
+              "the rate may be the harness's, not the bot's")  # fmt: skip
+    if o.retry_afters:
+        print(f"  warning: {name} was given {o.retry_afters} 429s")
+    if o.contact_refused:
+        print(f"  warning: {name} answered {o.contact_refused} merchants' own shared "
+              "contact with a warning; they typed their number instead")  # fmt: skip
 
 
 def print_profile(profiler: cProfile.Profile) -> None:

@@ -14,8 +14,11 @@ PosbotError
 │   └── ProviderRejected        the provider refused the call (code, reason)
 ├── PlatformError               a chat platform's API failed a call (platform, code)
 │   ├── PlatformUnavailable     transient: network, 5xx, "system busy" — retried with backoff
+│   │   └── RetryAfter          flood control: nothing to that chat for ``retry_after`` seconds
 │   └── PlatformRefused         the platform said no (code): WeChat 45015 outside the window,
-│                               45047 over the quota, 43004 not following — never retried
+│       │                       45047 over the quota, 43004 not following — never retried
+│       ├── Forbidden           the user blocked the bot (Telegram's 403): the chat is unreachable
+│       └── BadRequest          the call itself is wrong (Telegram's 400, its ``message``)
 └── StoreError                  the store could not do what was asked
 """
 
@@ -168,6 +171,7 @@ class PlatformError(PosbotError):
 
     def __init__(self, platform: str, message: str, *, code: int | None = None) -> None:
         self.platform = platform
+        self.message = message
         self.code = code
         super().__init__(f"{platform}: {message}" + ("" if code is None else f" ({code})"))
 
@@ -178,6 +182,24 @@ class PlatformUnavailable(PlatformError):
 
 class PlatformRefused(PlatformError):
     """The platform refused the call for a reason a retry does not change."""
+
+
+class RetryAfter(PlatformUnavailable):
+    """Flood control (Telegram's 429): the chat takes nothing more for ``retry_after``
+    seconds; then the call may go again."""
+
+    def __init__(self, platform: str, retry_after: float) -> None:
+        self.retry_after = retry_after
+        super().__init__(platform, f"too many requests: retry after {retry_after:g} s", code=429)
+
+
+class Forbidden(PlatformRefused):
+    """The user cannot be written to (Telegram's 403: they blocked the bot)."""
+
+
+class BadRequest(PlatformRefused):
+    """The call itself is wrong or moot (Telegram's 400: "message is not modified", a query
+    too old); ``message`` is the platform's description."""
 
 
 class StoreError(PosbotError):

@@ -155,7 +155,9 @@ class Settings(BaseSettings):
         validate_default=True,
         description="1 to 256 of A-Z a-z 0-9 _ - (needed with POSBOT_TELEGRAM_WEBHOOK_URL)",
     )
-    telegram_runtime: Literal["aiogram"] = Field(default="aiogram", description="aiogram")
+    telegram_runtime: Literal["aiogram", "ptb"] = Field(
+        default="aiogram", description="aiogram (the default) or ptb (python-telegram-bot)"
+    )
     # a Telegram group (its chat id, e.g. -1001234567890) told of every conversation that starts
     # waiting for a person
     telegram_agent_chat: int | None = Field(

@@ -35,20 +35,23 @@ def test_the_benchmark_runs_end_to_end_and_prints_json(
     assert [run["merchants"] for run in last["runs"]] == [2, 3]
 
 
-def test_the_telegram_benchmark_runs_both_bots_both_ways_and_prints_json(
+def test_the_telegram_benchmark_runs_both_runtimes_and_the_plain_bot_both_ways(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import asyncio
 
     argv = ["--channel", "telegram", "--merchants", "2", "--workdir", str(tmp_path)]
+    argv += ["--runtime", "aiogram,ptb"]  # posbot on both runtimes, beside one plain bot
     assert asyncio.run(main(argv)) == 0
     last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert last["channel"] == "telegram" and last["merchants"] == 2
     for mode in ("polling", "webhook"):
-        figures = last[mode]
-        assert {"ratio", "posbot", "plain"} <= set(figures)
-        for bot in ("posbot", "plain"):
-            assert figures[bot]["tickets"] == 2, (mode, bot)
-            assert figures[bot]["updates"] >= 2 * 9  # /start to the ticket, by taps
-            assert figures[bot]["p99_ms"] >= figures[bot]["p50_ms"] > 0
+        assert last[mode]["runtime"] == "aiogram"  # a mode's figures: the first runtime's
+        for runtime, figures in last[mode]["runtimes"].items():
+            assert {"ratio", "posbot", "plain"} <= set(figures)
+            for bot in ("posbot", "plain"):
+                assert figures[bot]["tickets"] == 2, (mode, runtime, bot)
+                assert figures[bot]["updates"] >= 2 * 9  # /start to the ticket, by taps
+                assert figures[bot]["p99_ms"] >= figures[bot]["p50_ms"] > 0
+        assert set(last[mode]["runtimes"]) == {"aiogram", "ptb"}
     assert (tmp_path / "telegram-polling" / "bench.db").exists()

@@ -70,6 +70,7 @@ BAD_VALUES = {
     "batch-not-a-number": ("POSBOT_COMMIT_BATCH", "abc", "a whole number"),
     "code-too-short": ("POSBOT_SANDBOX_CODE", "12", "six digits"),
     "demo-not-a-boolean": ("POSBOT_DEMO", "maybe", "true or false"),
+    "unknown-telegram-runtime": ("POSBOT_TELEGRAM_RUNTIME", "telebot", "'aiogram' or 'ptb'"),
 }
 
 

@@ -1,6 +1,9 @@
-"""The Telegram channel, on aiogram 3: polling or a webhook in, one paced sender out.
+"""The Telegram channel: polling or a webhook in, one paced sender out, on either runtime —
+aiogram 3 (the default) or python-telegram-bot 22 (``POSBOT_TELEGRAM_RUNTIME=ptb``). Only the
+Bot API port (``telegram_port``) differs between them; all that follows is shared, and speaks
+Telegram's JSON.
 
-Delivery you can trust, which aiogram's defaults do not give: an update is confirmed to
+Delivery you can trust, which neither library's defaults give: an update is confirmed to
 Telegram (the next ``offset``, or the webhook's 200) only once its event is committed; its dedup
 key is its ``update_id`` (per bot), so a redelivered update changes nothing; updates of one chat
 are handled in order, different chats at once. A tap on a button of an earlier message gets a
@@ -8,35 +11,37 @@ short notice and changes nothing; a tap that counts is answered and its message 
 the choice, so the chat reads like a form being filled in — or, when the answer replaces it
 (a ticked checklist), edited into that answer.
 
-An operator with an aiogram bot of their own includes ``channel.router`` in their Dispatcher."""
+An operator with a bot of their own mounts posbot's conversations in it: an aiogram Dispatcher
+includes ``channel.router``; a python-telegram-bot Application gets ``channel.register(app)``."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hmac
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
-from aiogram import Bot, Router
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
-from aiogram.enums import ChatAction
-from aiogram.exceptions import TelegramAPIError
-from aiogram.types import BotCommand, CallbackQuery, Message, Update
 from fastapi import FastAPI, Request, Response
 
 from bot.bootstrap import App
 from bot.channels.agent_chat import announce_waiting
 from bot.channels.base import Channel
 from bot.channels.pacing import Pacer
-from bot.channels.telegram_messages import CHANNEL, event_of, keep_response_models, label_of
+from bot.channels.telegram_messages import CHANNEL, chat_of, event_of, label_of
+from bot.channels.telegram_port import RUNTIMES, Json, connect
 from bot.channels.telegram_sender import TelegramSender
+from bot.errors import PlatformError
 from bot.i18n import resolve_locale
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from aiogram import Router
+    from telegram.ext import Application
 
 T = TypeVar("T")
 log = logging.getLogger("posbot.telegram")
@@ -56,24 +61,40 @@ class TelegramChannel(Channel):
 
     def __init__(self, settings: Settings, app: App, *, pacer: Pacer | None = None) -> None:
         self.settings, self.app = settings, app
-        keep_response_models()
-        root = settings.telegram_api_base
-        session = AiohttpSession(api=TelegramAPIServer.from_base(str(root))) if root else None
-        self.bot = Bot(_plain(settings.telegram_token), session=session)
-        self.bot_id = self.bot.id  # the token's number: dedup keys are per bot
+        self.library = getattr(settings, "telegram_runtime", RUNTIMES[0])  # aiogram or ptb
+        token = _plain(settings.telegram_token)
+        self.bot = connect(self.library, token, _plain(settings.telegram_api_base) or None)
+        self.bot_id = int(token.split(":")[0])  # the token's number: dedup keys are per bot
         self.webhook_url = _plain(settings.telegram_webhook_url) or None
         self.webhook_secret = _plain(settings.telegram_webhook_secret)
         self.sender = TelegramSender(self.bot, app.runtime, pacer or Pacer())
-        self.router = self._router()
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._tasks: list[asyncio.Task[None]] = []
         self._working: set[asyncio.Task[None]] = set()  # updates past their commit, still going
+
+    # -- an operator's own bot ---------------------------------------------------------------------
+
+    @functools.cached_property
+    def router(self) -> Router:
+        """For an aiogram Dispatcher of the operator's: ``dp.include_router(channel.router)``."""
+        from bot.channels.telegram_aiogram import router_for
+
+        return router_for(self.handle_in_order)
+
+    def register(
+        self, application: Application[Any, Any, Any, Any, Any, Any], group: int = 0
+    ) -> None:
+        """posbot's handlers on a python-telegram-bot Application of the operator's, after the
+        handlers ``group`` already has: they get the messages and taps those leave."""
+        from bot.channels.telegram_ptb import register
+
+        register(application, self.handle_in_order, group)
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
     def describe(self) -> str:
         how = f"webhook {self.webhook_url}" if self.webhook_url else "long polling"
-        return f"telegram: bot {self.bot_id}, {how}"
+        return f"telegram: bot {self.bot_id} on {self.library}, {how}"
 
     def mount(self, http: FastAPI) -> None:
         if self.webhook_url:
@@ -85,13 +106,10 @@ class TelegramChannel(Channel):
         await self._register_commands()
         if self.webhook_url:
             await self.bot.set_webhook(
-                self.webhook_url,
-                secret_token=self.webhook_secret or None,
-                allowed_updates=ALLOWED,
-                max_connections=WEBHOOK_CONNECTIONS,
+                self.webhook_url, self.webhook_secret or None, ALLOWED, WEBHOOK_CONNECTIONS
             )
         else:
-            await self.bot.delete_webhook(drop_pending_updates=False)
+            await self.bot.delete_webhook()
             self._tasks.append(asyncio.create_task(self.poll()))
         self._tasks.append(asyncio.create_task(self.sender.run()))
         agent_chat = getattr(self.settings, "telegram_agent_chat", None)
@@ -104,7 +122,9 @@ class TelegramChannel(Channel):
         console = f"http://{settings.http_host}:{settings.http_port}/console"
 
         async def send(text: str) -> object:
-            return await self.sender.call(str(chat), lambda: self.bot.send_message(chat, text))
+            return await self.sender.call(
+                str(chat), lambda: self.bot.send_message(chat, text, None)
+            )
 
         await announce_waiting(
             self.app.store, self.app.engine.catalog, settings.default_locale, console, send
@@ -118,13 +138,13 @@ class TelegramChannel(Channel):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
-        await self.bot.session.close()
+        await self.bot.close()
 
     async def _register_commands(self) -> None:
         catalog = self.app.engine.catalog
         for locale in catalog.locales:
             commands = [
-                BotCommand(command=name, description=catalog.render(locale, f"command.{name}", {}))
+                {"command": name, "description": catalog.render(locale, f"command.{name}", {})}
                 for name in COMMANDS
             ]
             language = locale.split("_")[0]
@@ -139,43 +159,42 @@ class TelegramChannel(Channel):
         offset: int | None = None
         while True:
             try:
-                updates = await self.bot.get_updates(
-                    offset=offset, timeout=POLL_TIMEOUT, allowed_updates=ALLOWED
-                )
-            except TelegramAPIError as exc:
-                log.warning("getUpdates failed (%s); again shortly", type(exc).__name__)
+                updates = await self.bot.get_updates(offset, POLL_TIMEOUT, ALLOWED)
+            except PlatformError as exc:
+                log.warning("getUpdates failed (%s); again shortly", exc.message)
                 await asyncio.sleep(1.0)
                 continue
             if updates:
                 offset = await self.handle_batch(updates)
 
-    async def handle_batch(self, updates: list[Update]) -> int:
+    async def handle_batch(self, updates: list[Json]) -> int:
         """Handle a batch, each chat in order, chats at once; the offset to confirm, as soon as
         every update's event is committed: past every update, or up to the first that failed
         (it and the later ones come again). What the updates lead to after their commit —
         provider calls, taps answered — goes on meanwhile, each chat still in order, so one
         slow provider call does not hold back the next getUpdates."""
-        by_chat: dict[str, list[Update]] = defaultdict(list)
+        by_chat: dict[str, list[Json]] = defaultdict(list)
         for update in updates:
-            by_chat[_chat_of(update)].append(update)
+            by_chat[chat_of(update)].append(update)
         loop = asyncio.get_running_loop()
         committed: dict[int, asyncio.Future[bool]] = {
-            u.update_id: loop.create_future() for u in updates
+            u["update_id"]: loop.create_future() for u in updates
         }
 
-        async def chat_in_order(chat: str, chat_updates: list[Update]) -> None:
+        async def chat_in_order(chat: str, chat_updates: list[Json]) -> None:
             async with self._locks[chat]:
                 for n, update in enumerate(chat_updates):
-                    done = committed[update.update_id]
+                    update_id = update["update_id"]
+                    done = committed[update_id]
                     try:
                         await self.handle(update, committed=done)
                     except Exception:
                         if done.done():  # committed: what failed after it is retried in time
-                            log.exception("update %s: after its commit", update.update_id)
+                            log.exception("update %s: after its commit", update_id)
                             continue
-                        log.exception("update %s not handled; it will come again", update.update_id)
+                        log.exception("update %s not handled; it will come again", update_id)
                         for later in chat_updates[n:]:
-                            committed[later.update_id].set_result(False)
+                            committed[later["update_id"]].set_result(False)
                         return
                     if not done.done():  # nothing to commit (a stale tap, an ignored update)
                         done.set_result(True)
@@ -186,7 +205,7 @@ class TelegramChannel(Channel):
             task.add_done_callback(self._working.discard)
         await asyncio.gather(*committed.values())
         failed = [update_id for update_id, done in committed.items() if not done.result()]
-        return min(failed) if failed else max(u.update_id for u in updates) + 1
+        return min(failed) if failed else max(committed) + 1
 
     async def webhook(self, request: Request) -> Response:
         """Telegram's POST: refused without the right secret; 200 only once committed."""
@@ -194,37 +213,45 @@ class TelegramChannel(Channel):
         if not self.webhook_secret or not hmac.compare_digest(given, self.webhook_secret):
             return Response(status_code=401)
         try:
-            update = Update.model_validate(await request.json(), context={"bot": self.bot})
+            update = await request.json()
         except ValueError:
             return Response(status_code=400)
-        async with self._locks[_chat_of(update)]:
-            await self.handle(update)
+        if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
+            return Response(status_code=400)
+        await self.handle_in_order(update)
         return Response(status_code=200)
 
-    async def handle(
-        self, update: Update, *, committed: asyncio.Future[bool] | None = None
-    ) -> None:
+    async def handle_in_order(self, update: Json) -> None:
+        """One update, after the earlier ones of its chat (a webhook's POSTs, an operator's
+        Dispatcher or Application, hand them over at once)."""
+        async with self._locks[chat_of(update)]:
+            await self.handle(update)
+
+    async def handle(self, update: Json, *, committed: asyncio.Future[bool] | None = None) -> None:
         """One update: its event committed (``committed`` resolved then) and its effects run,
         then the tap answered."""
         event = event_of(update, self.bot_id)
         if event is None:
             return
-        query = update.callback_query
-        if query is not None and query.message is not None:
+        query = update["callback_query"] if event.kind == "button" else None
+        if query is not None:
+            # stale: a message older than the newest with buttons. (A newer one is that newest
+            # itself, tapped before Telegram's answer to its sendMessage has reached us.)
             latest = self.sender.latest_keyboard(event.user_id)
-            if latest is not None and latest != query.message.message_id:
+            if latest is not None and query["message"].get("message_id", 0) < latest:
                 locale = resolve_locale(event.locale, self.app.engine.catalog.locales, "zh_CN")
                 notice = self.app.engine.catalog.render(locale, "telegram.stale_button", {})
-                await self._quietly(self.bot.answer_callback_query(query.id, text=notice))
+                await self._quietly(self.bot.answer_callback_query(str(query.get("id")), notice))
                 return
         if committed is None:
             committed = asyncio.get_running_loop().create_future()
         receiving = self.app.runtime.receive(event, committed=committed)
         delivery = await self._typing_while(event.user_id, receiving, committed)
-        if query is not None and isinstance(query.message, Message):
-            await self._quietly(self.bot.answer_callback_query(query.id))
-            if not any(m.payload.get("in_place") for m in delivery.messages):
-                await self._show_choice(query.message, str(query.data))
+        if query is not None:
+            await self._quietly(self.bot.answer_callback_query(str(query.get("id"))))
+            shown = query["message"].get("date") != 0  # 0: too old for the bot to see it
+            if shown and not any(m.payload.get("in_place") for m in delivery.messages):
+                await self._show_choice(query["message"], str(query["data"]))
 
     async def _typing_while(
         self, chat: str, work: Awaitable[T], committed: asyncio.Future[bool]
@@ -239,52 +266,27 @@ class TelegramChannel(Channel):
         while not task.done():
             done, _ = await asyncio.wait({task}, timeout=wait)
             if not done:
-                action = self.bot.send_chat_action(int(chat), ChatAction.TYPING)
-                await self._quietly(action)
+                await self._quietly(self.bot.send_chat_action(int(chat), "typing"))
                 wait = TYPING_EVERY
         return task.result()
 
-    async def _show_choice(self, message: Message, data: str) -> None:
+    async def _show_choice(self, message: Json, data: str) -> None:
         """The tapped message loses its keyboard and shows what was chosen."""
         label = label_of(message, data)
-        chat = str(message.chat.id)
-        text = f"{message.text or ''}\n\n› {label}" if label and message.text else None
+        chat_id, message_id = int(message["chat"]["id"]), int(message["message_id"])
+        shown = message.get("text")
+        text = f"{shown}\n\n› {label}" if label and shown else None
 
         async def edit() -> Any:
             if text is not None:
-                return await self.bot.edit_message_text(
-                    text=text[:4096], chat_id=message.chat.id, message_id=message.message_id
-                )
-            return await self.bot.edit_message_reply_markup(
-                chat_id=message.chat.id, message_id=message.message_id
-            )
+                return await self.bot.edit_message_text(chat_id, message_id, text[:4096])
+            return await self.bot.edit_message_reply_markup(chat_id, message_id)
 
-        await self.sender.call(chat, edit)
+        await self.sender.call(str(chat_id), edit)
 
     @staticmethod
-    async def _quietly(call: Any) -> None:
+    async def _quietly(call: Awaitable[object]) -> None:
         try:
             await call
-        except TelegramAPIError as exc:  # a tap already answered, a query too old
+        except PlatformError as exc:  # a tap already answered, a query too old
             log.info("telegram call refused: %s", exc)
-
-    def _router(self) -> Router:
-        router = Router(name="posbot")
-
-        @router.message()
-        async def on_message(message: Message, event_update: Update) -> None:
-            await self.handle(event_update)
-
-        @router.callback_query()
-        async def on_tap(query: CallbackQuery, event_update: Update) -> None:
-            await self.handle(event_update)
-
-        return router
-
-
-def _chat_of(update: Update) -> str:
-    if update.message is not None:
-        return str(update.message.chat.id)
-    if update.callback_query is not None and update.callback_query.message is not None:
-        return str(update.callback_query.message.chat.id)
-    return "-"

@@ -1,7 +1,8 @@
-"""Between Telegram's objects and posbot's: an update becomes an ``InboundEvent``; a reply from
-the outbox becomes the messages Telegram can take (4,096 characters at most, split on line
-boundaries; buttons as an inline keyboard under the last part; attachments as documents).
-aiogram's types stay in the Telegram modules."""
+"""Between Telegram's JSON and posbot's: an update (the dict Telegram sends) becomes an
+``InboundEvent``; a reply from the outbox becomes the messages Telegram can take (4,096
+characters at most, split on line boundaries; buttons as an inline keyboard under the last part;
+attachments as documents), each with its ``reply_markup`` as the Bot API takes it. No library's
+types here: both runtimes share this (``telegram_port``)."""
 
 from __future__ import annotations
 
@@ -9,107 +10,94 @@ import base64
 from dataclasses import dataclass
 from typing import Any
 
-from aiogram.types import (
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    KeyboardButton,
-    ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
-    Update,
-)
-
+from bot.channels.telegram_port import Json
 from bot.engine.events import InboundEvent
 
 CHANNEL = "telegram"
-
-
-def keep_response_models() -> None:
-    """aiogram reads every answer as ``Response[the method's return type]``, a pydantic generic
-    that pydantic caches only weakly: once collected, the next call builds it again (~15 ms of
-    schema building). Holding the ones posbot uses keeps them built."""
-    if _KEPT:
-        return
-    from aiogram.client.session.base import BaseSession  # noqa: F401  (aiogram's own import order)
-    from aiogram.methods import (
-        AnswerCallbackQuery,
-        DeleteWebhook,
-        EditMessageReplyMarkup,
-        EditMessageText,
-        GetMe,
-        GetUpdates,
-        SendChatAction,
-        SendDocument,
-        SendMessage,
-        SetMyCommands,
-        SetWebhook,
-    )
-    from aiogram.methods.base import Response
-
-    methods = (
-        AnswerCallbackQuery, DeleteWebhook, EditMessageReplyMarkup, EditMessageText, GetMe,
-        GetUpdates, SendChatAction, SendDocument, SendMessage, SetMyCommands, SetWebhook,
-    )  # fmt: skip
-    _KEPT.extend(Response[m.__returning__] for m in methods)  # type: ignore[name-defined]
-
-
-_KEPT: list[object] = []
 MAX_TEXT = 4096
 MAX_CALLBACK_DATA = 64  # bytes, Telegram's limit
 WIDE = 24  # labels longer than this get a row of their own
 
 
-def event_of(update: Update, bot_id: int) -> InboundEvent | None:
+def event_of(update: Json, bot_id: int) -> InboundEvent | None:
     """The event an update is, or None for updates posbot does not take (edits, channel posts,
-    group chats). The dedup key is the update_id, per bot."""
-    key = f"{bot_id}:{update.update_id}"
-    if update.message is not None and update.message.chat.type == "private":
-        message = update.message
-        user = message.from_user
-        locale = user.language_code if user else None
-        if message.contact is not None:
+    group chats, what is not an update). The dedup key is the update_id, per bot."""
+    key = f"{bot_id}:{update.get('update_id')}"
+    message = _object(update.get("message"))
+    chat = _object(message.get("chat"))
+    if chat.get("type") == "private" and "id" in chat:
+        user = _object(message.get("from"))
+        locale = _text_or_none(user.get("language_code"))
+        contact = _object(message.get("contact"))
+        if contact:
             # the sender's own contact is a number Telegram has verified is theirs
-            contact = message.contact
-            own = user is not None and contact.user_id == user.id
-            phone = contact.phone_number.strip()
+            own = "id" in user and contact.get("user_id") == user["id"]
+            phone = str(contact.get("phone_number", "")).strip()
             phone = phone if phone.startswith("+") else f"+{phone}"  # Telegram: "8613800138000"
             return InboundEvent(
                 CHANNEL,
-                str(message.chat.id),
+                str(chat["id"]),
                 key,
                 text=phone,
                 payload={"contact": {"phone": phone, "own": own}},
                 locale=locale,
             )
-        text = message.text or message.caption or ""
+        text = message.get("text") or message.get("caption") or ""
         if not text:  # a sticker, a photo, a voice message: said as what it is
-            text = f"[{message.content_type}]"
-        return InboundEvent(CHANNEL, str(message.chat.id), key, text=text, locale=locale)
-    query = update.callback_query
-    if query is not None and query.message is not None and query.data is not None:
-        chat = query.message.chat
-        if chat.type != "private":
-            return None
-        locale = query.from_user.language_code if query.from_user else None
+            text = f"[{content_type(message)}]"
+        return InboundEvent(CHANNEL, str(chat["id"]), key, text=str(text), locale=locale)
+    query = _object(update.get("callback_query"))
+    message = _object(query.get("message"))
+    chat = _object(message.get("chat"))
+    data = query.get("data")
+    if isinstance(data, str) and chat.get("type") == "private" and "id" in chat:
         return InboundEvent(
             CHANNEL,
-            str(chat.id),
+            str(chat["id"]),
             key,
             kind="button",
-            text=label_of(query.message, query.data) or "",
-            payload={"value": query.data},
-            locale=locale,
+            text=label_of(message, data) or "",
+            payload={"value": data},
+            locale=_text_or_none(_object(query.get("from")).get("language_code")),
         )
     return None
 
 
-def label_of(message: Any, data: str) -> str | None:
+CONTENT = (
+    "sticker", "photo", "voice", "video", "video_note", "animation", "audio", "document",
+    "location", "venue", "poll", "dice", "game", "story", "invoice",
+)  # fmt: skip
+
+
+def content_type(message: Json) -> str:
+    """What a message without text holds, as Telegram names it ("unknown" when none)."""
+    return next((kind for kind in CONTENT if kind in message), "unknown")
+
+
+def chat_of(update: Json) -> str:
+    """The chat an update is in ("-" for none): updates of one chat are handled in order."""
+    message = _object(update.get("message")) or _object(
+        _object(update.get("callback_query")).get("message")
+    )
+    return str(_object(message.get("chat")).get("id", "-"))
+
+
+def label_of(message: Json, data: str) -> str | None:
     """The label of the button with ``data`` on ``message``, if it is there."""
-    markup = getattr(message, "reply_markup", None)
-    for row in getattr(markup, "inline_keyboard", None) or []:
-        for button in row:
-            if button.callback_data == data:
-                return str(button.text)
+    rows = _object(message.get("reply_markup")).get("inline_keyboard")
+    for row in rows if isinstance(rows, list) else []:
+        for button in row if isinstance(row, list) else []:
+            if isinstance(button, dict) and button.get("callback_data") == data:
+                return str(button.get("text", ""))
     return None
+
+
+def _object(value: Any) -> Json:
+    return value if isinstance(value, dict) else {}
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
@@ -134,47 +122,51 @@ def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     return parts
 
 
-def keyboard(buttons: list[list[str]]) -> InlineKeyboardMarkup | None:
+def keyboard(buttons: list[list[str]]) -> Json | None:
     """The reply's buttons as an inline keyboard: short labels two to a row."""
     usable = [(label, v) for label, v in buttons if len(v.encode()) <= MAX_CALLBACK_DATA]
     if not usable:
         return None
-    rows: list[list[InlineKeyboardButton]] = []
+    rows: list[list[Json]] = []
     for label, value in usable:
-        button = InlineKeyboardButton(text=label, callback_data=value)
+        button = {"text": label, "callback_data": value}
         last = rows[-1] if rows else None
-        if last and len(last) == 1 and len(last[0].text) <= WIDE and len(label) <= WIDE:
+        if last and len(last) == 1 and len(last[0]["text"]) <= WIDE and len(label) <= WIDE:
             last.append(button)
         else:
             rows.append([button])
-    return InlineKeyboardMarkup(inline_keyboard=rows)
+    return {"inline_keyboard": rows}
 
 
-def share_phone(label: str) -> ReplyKeyboardMarkup:
+def share_phone(label: str) -> Json:
     """A reply keyboard with one button that sends the merchant's own number (as a contact)."""
-    button = KeyboardButton(text=label, request_contact=True)
-    return ReplyKeyboardMarkup(keyboard=[[button]], resize_keyboard=True, one_time_keyboard=True)
+    button = {"text": label, "request_contact": True}
+    return {"keyboard": [[button]], "resize_keyboard": True, "one_time_keyboard": True}
 
 
-Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+REMOVE_KEYBOARD: Json = {"remove_keyboard": True}
 
 
 @dataclass(frozen=True, slots=True)
 class Part:
-    """One Telegram call a reply becomes."""
+    """One Telegram call a reply becomes; ``markup`` as the Bot API's ``reply_markup``."""
 
     text: str | None = None
-    markup: Markup | None = None
+    markup: Json | None = None
     document: tuple[str, bytes] | None = None  # file name, contents
 
     @property
     def has_buttons(self) -> bool:
-        return isinstance(self.markup, InlineKeyboardMarkup)
+        return self.markup is not None and "inline_keyboard" in self.markup
+
+    @property
+    def has_reply_keyboard(self) -> bool:
+        return self.markup is not None and "keyboard" in self.markup
 
 
 def parts_of(payload: dict[str, Any]) -> list[Part]:
     texts = split_text(str(payload.get("text", "")))
-    markup: Markup | None = keyboard(payload.get("buttons") or [])
+    markup: Json | None = keyboard(payload.get("buttons") or [])
     if markup is None and payload.get("share_phone"):
         markup = share_phone(str(payload["share_phone"]))
     parts = [Part(text=t) for t in texts[:-1]] + [Part(text=texts[-1], markup=markup)]

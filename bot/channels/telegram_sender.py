@@ -3,6 +3,7 @@ paced to Telegram's limits (``Pacer``); a 429 holds that chat for its ``retry_af
 errors and 5xx are tried again with backoff, the reply staying in the outbox until it is sent
 (across a restart too); a 403 (the merchant blocked the bot) marks the conversation
 unreachable, without a retry loop. Each reply is marked delivered with its Telegram message id.
+The calls go through the Bot API port (``telegram_port``): the same sender on either runtime.
 A chat's replies are claimed before they are sent (``Claims``): several processes share the
 outbox, and each chat is sent to by one of them at a time, in order."""
 
@@ -15,18 +16,15 @@ import logging
 import time
 from typing import Any
 
-from aiogram import Bot
-from aiogram.exceptions import (
-    TelegramBadRequest,
-    TelegramForbiddenError,
-    TelegramNetworkError,
-    TelegramRetryAfter,
-    TelegramServerError,
-)
-from aiogram.types import BufferedInputFile, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove
-
 from bot.channels.pacing import Pacer
-from bot.channels.telegram_messages import CHANNEL, Part, parts_of
+from bot.channels.telegram_messages import CHANNEL, REMOVE_KEYBOARD, Part, parts_of
+from bot.channels.telegram_port import (
+    BadRequest,
+    BotAPI,
+    Forbidden,
+    PlatformUnavailable,
+    RetryAfter,
+)
 from bot.runtime import Runtime
 from bot.store.transaction import OutboxItem
 
@@ -38,7 +36,7 @@ MAX_BACKOFF = 30.0
 
 
 class TelegramSender:
-    def __init__(self, bot: Bot, runtime: Runtime, pacer: Pacer) -> None:
+    def __init__(self, bot: BotAPI, runtime: Runtime, pacer: Pacer) -> None:
         self.bot = bot
         self.runtime = runtime
         self.pacer = pacer
@@ -110,7 +108,9 @@ class TelegramSender:
             receipt["keyboard"] = receipt["sent_as"]
             self._unrecorded_keyboards[chat] = int(receipt["sent_as"])
         self._receipts.append((item.id, receipt))
-        if len(self._receipts) >= RECEIPTS_AT_ONCE:
+        if len(self._receipts) >= RECEIPTS_AT_ONCE or len(self._busy) <= 1:
+            # one chat being sent to: recorded at once (a crash then sends nothing twice);
+            # many: together, a few milliseconds later, in one commit
             self.record_receipts()
         elif self._flush is None:
             self._flush = asyncio.get_running_loop().call_later(
@@ -160,8 +160,8 @@ class TelegramSender:
             if message is False:
                 self._unreachable(chat)
                 return None
-            if isinstance(message, Message) and (part.has_buttons or sent_as is None):
-                sent_as = message.message_id
+            if message is not None and (part.has_buttons or sent_as is None):
+                sent_as = message
         return {} if sent_as is None else {"sent_as": sent_as}
 
     def _unreachable(self, chat: str) -> None:
@@ -171,27 +171,23 @@ class TelegramSender:
     async def _send(self, chat: str, part: Part) -> Any:
         if part.document is not None:
             name, data = part.document
-            return await self.bot.send_document(int(chat), BufferedInputFile(data, name))
+            return await self.bot.send_document(int(chat), name, data)
         markup = part.markup
-        if isinstance(markup, ReplyKeyboardMarkup):
+        if part.has_reply_keyboard:
             self._reply_keyboards.add(chat)
         elif markup is None and chat in self._reply_keyboards:
             # the "share my phone number" keyboard stays until told to go: the next plain message
-            markup = ReplyKeyboardRemove()
+            markup = REMOVE_KEYBOARD
         message = await self.bot.send_message(int(chat), part.text or "", reply_markup=markup)
-        if isinstance(markup, ReplyKeyboardRemove):
+        if markup is REMOVE_KEYBOARD:
             self._reply_keyboards.discard(chat)
         return message
 
     async def _edit(self, chat: str, message_id: int, part: Part) -> Any:
         try:
-            return await self.bot.edit_message_text(
-                text=part.text or "",
-                chat_id=int(chat),
-                message_id=message_id,
-                reply_markup=part.markup,  # type: ignore[arg-type]
-            )
-        except TelegramBadRequest as exc:
+            await self.bot.edit_message_text(int(chat), message_id, part.text or "", part.markup)
+            return True
+        except BadRequest as exc:
             if "not modified" in exc.message:  # sent already (a redelivery after a crash)
                 return True
             raise
@@ -205,17 +201,15 @@ class TelegramSender:
             await self.pacer.acquire(chat)
             try:
                 return await make()
-            except TelegramRetryAfter as exc:
+            except RetryAfter as exc:
                 log.info("telegram 429 for chat %s: retry after %s s", chat, exc.retry_after)
                 self.pacer.hold(chat, float(exc.retry_after))
-            except TelegramForbiddenError:
+            except Forbidden:
                 return False
-            except TelegramBadRequest as exc:
+            except BadRequest as exc:
                 log.error("telegram refused a call for chat %s: %s", chat, exc.message)
                 return None
-            except (TelegramNetworkError, TelegramServerError) as exc:
-                log.warning(
-                    "telegram unavailable (%s); again in %.1f s", type(exc).__name__, backoff
-                )
+            except PlatformUnavailable as exc:
+                log.warning("telegram unavailable (%s); again in %.1f s", exc.message, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)

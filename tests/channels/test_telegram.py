@@ -1,7 +1,8 @@
-"""The Telegram channel against a Bot API server of our own on 127.0.0.1 (tests/telegram), with
-the real aiogram Bot: the conversation by buttons, updates confirmed only once committed and
-never handled twice, 429s honoured, a blocked bot, the webhook's secret, stale buttons, long
-replies."""
+"""The Telegram channel against a Bot API server of our own on 127.0.0.1 (tests/telegram), on
+both runtimes — the real aiogram Bot and the real python-telegram-bot Bot (the
+``telegram_runtime`` fixture): the conversation by buttons, updates confirmed only once
+committed and never handled twice, 429s honoured, a blocked bot, the webhook's secret, stale
+buttons, long replies."""
 
 from __future__ import annotations
 
@@ -24,8 +25,9 @@ USER = 424242
 FAST = {"per_chat_per_second": 100.0, "burst": 100, "per_bot_per_second": 1000.0}
 
 
-def settings(server: BotAPIServer, **more: Any) -> Any:
+def settings(server: BotAPIServer, runtime: str, **more: Any) -> Any:
     return SimpleNamespace(
+        telegram_runtime=runtime,
         telegram_token=server.token,
         telegram_api_base=server.url,
         telegram_webhook_url=None,
@@ -42,15 +44,21 @@ async def fast_api() -> AsyncIterator[BotAPIServer]:
 
 
 @pytest.fixture
-async def channel(tmp_path: Path, fast_api: BotAPIServer) -> AsyncIterator[TelegramChannel]:
-    started_channel = await started(tmp_path, fast_api)
+async def channel(
+    tmp_path: Path, fast_api: BotAPIServer, telegram_runtime: str
+) -> AsyncIterator[TelegramChannel]:
+    started_channel = await started(tmp_path, fast_api, telegram_runtime)
     yield started_channel
     await started_channel.stop()
 
 
-async def started(tmp: Path, server: BotAPIServer, pacer: Pacer | None = None) -> TelegramChannel:
+async def started(
+    tmp: Path, server: BotAPIServer, runtime: str, pacer: Pacer | None = None
+) -> TelegramChannel:
     bot = Bot(tmp)
-    channel = TelegramChannel(settings(server), bot.app, pacer=pacer or Pacer(**FAST_PACER))
+    channel = TelegramChannel(
+        settings(server, runtime), bot.app, pacer=pacer or Pacer(**FAST_PACER)
+    )
     await channel.start()
     return channel
 
@@ -184,9 +192,12 @@ async def test_an_update_delivered_twice_is_handled_once(
     assert len(menus) == 1  # the redelivered /start said nothing again
 
 
-async def test_a_burst_of_429s_loses_nothing_and_respects_retry_after(tmp_path: Path) -> None:
+async def test_a_burst_of_429s_loses_nothing_and_respects_retry_after(
+    tmp_path: Path, telegram_runtime: str
+) -> None:
     async with BotAPIServer() as server:  # Telegram's limits: 1/s a chat, bursts of 3
-        channel = await started(tmp_path, server, pacer=Pacer(**FAST_PACER))  # too eager
+        too_eager = Pacer(**FAST_PACER)
+        channel = await started(tmp_path, server, telegram_runtime, too_eager)
         try:
             server.force_429(2, retry_after=1)
             server.send_text(USER, "/start")
@@ -216,12 +227,13 @@ async def test_a_merchant_who_blocked_the_bot_is_marked_unreachable(
 
 
 async def test_the_webhook_refuses_a_wrong_or_missing_secret(
-    tmp_path: Path, fast_api: BotAPIServer
+    tmp_path: Path, fast_api: BotAPIServer, telegram_runtime: str
 ) -> None:
     bot = Bot(tmp_path)
     hooked = {"telegram_webhook_url": "https://bot.example/tg/hook"}
     hooked["telegram_webhook_secret"] = "s3cret-token"
-    channel = TelegramChannel(SimpleNamespace(**{**vars(settings(fast_api)), **hooked}), bot.app)
+    plain = vars(settings(fast_api, telegram_runtime))
+    channel = TelegramChannel(SimpleNamespace(**{**plain, **hooked}), bot.app)
     http = FastAPI()
     channel.mount(http)
     update = {
@@ -247,7 +259,7 @@ async def test_the_webhook_refuses_a_wrong_or_missing_secret(
         )
         assert right.status_code == 200
         assert bot.app.store.count("conversation") == 1
-    await channel.bot.session.close()
+    await channel.bot.close()
 
 
 async def test_a_button_of_an_earlier_message_changes_nothing(
@@ -305,3 +317,23 @@ async def test_a_slow_provider_call_shows_typing(
     fast_api.send_text(USER, "对")  # the details are right: the provider is asked
     await fast_api.wait_for(lambda s: s.chat_actions, timeout=10)
     assert fast_api.chat_actions[-1][:2] == (USER, "typing")
+
+
+async def test_a_tap_on_the_newest_message_counts_before_its_send_is_confirmed(
+    fast_api: BotAPIServer, channel: TelegramChannel
+) -> None:
+    """The merchant sees a message the moment Telegram has it, and may tap it before Telegram's
+    answer to its sendMessage reaches the bot (a slower HTTP client, a busy loop): that tap is
+    on the newest message, not an earlier one. (It broke the bench on python-telegram-bot.)"""
+    fast_api.send_text(USER, "/start")
+    await said(fast_api, 1)
+    await settled(channel, fast_api)
+    menu = next(m for m in reversed(fast_api.sent(USER)) if m["reply_markup"])
+    # as it stands while the menu's sendMessage is still in flight: an older keyboard known
+    channel.sender._unrecorded_keyboards[str(USER)] = menu["message_id"] - 1
+    count = len(fast_api.sent(USER))
+    tap(fast_api, "deregister")
+    await fast_api.wait_for(lambda s: len(s.sent(USER)) > count, timeout=10)
+    await settled(channel, fast_api)
+    assert not fast_api.callback_answers[-1].get("text"), "no stale-button notice"
+    assert any("商户号" in t for t in texts(fast_api)[count:]), "the deregistration began"

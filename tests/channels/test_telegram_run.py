@@ -1,6 +1,6 @@
-"""``posbot run`` on Telegram as a real process, against the fake Bot API server: a merchant's
-replies in flight when the process is killed with SIGKILL arrive after the restart — each once —
-and SIGTERM stops it cleanly."""
+"""``posbot run`` on Telegram as a real process, against the fake Bot API server, on each
+runtime (``POSBOT_TELEGRAM_RUNTIME``): a merchant's replies in flight when the process is killed
+with SIGKILL arrive after the restart — each once — and SIGTERM stops it cleanly."""
 
 from __future__ import annotations
 
@@ -29,13 +29,16 @@ async def start(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
     )
 
 
-async def test_replies_in_flight_at_a_kill_arrive_once_after_the_restart(tmp_path: Path) -> None:
+async def test_replies_in_flight_at_a_kill_arrive_once_after_the_restart(
+    tmp_path: Path, telegram_runtime: str
+) -> None:
     async with BotAPIServer(per_chat_per_second=20, burst=20, per_bot_per_second=100) as server:
         env = posbot_env(
             tmp_path,
             POSBOT_HTTP_PORT=str(free_port()),
             POSBOT_TELEGRAM_TOKEN=server.token,
             POSBOT_TELEGRAM_API_BASE=server.url,
+            POSBOT_TELEGRAM_RUNTIME=telegram_runtime,
             POSBOT_SANDBOX_CODE="246810",
         )
         process = await start(env, tmp_path)
@@ -69,7 +72,9 @@ async def test_replies_in_flight_at_a_kill_arrive_once_after_the_restart(tmp_pat
         assert server.token not in out.decode() + err.decode()
 
 
-async def test_posbot_run_by_webhook_answers_and_refuses_a_wrong_secret(tmp_path: Path) -> None:
+async def test_posbot_run_by_webhook_answers_and_refuses_a_wrong_secret(
+    tmp_path: Path, telegram_runtime: str
+) -> None:
     import httpx
 
     async with BotAPIServer(per_chat_per_second=20, burst=20, per_bot_per_second=100) as server:
@@ -79,6 +84,7 @@ async def test_posbot_run_by_webhook_answers_and_refuses_a_wrong_secret(tmp_path
             POSBOT_HTTP_PORT=str(port),
             POSBOT_TELEGRAM_TOKEN=server.token,
             POSBOT_TELEGRAM_API_BASE=server.url,
+            POSBOT_TELEGRAM_RUNTIME=telegram_runtime,
             POSBOT_TELEGRAM_WEBHOOK_URL=f"http://127.0.0.1:{port}/tg/hook",
             POSBOT_TELEGRAM_WEBHOOK_SECRET="s3cret_token-1",
         )
@@ -100,4 +106,4 @@ async def test_posbot_run_by_webhook_answers_and_refuses_a_wrong_secret(tmp_path
             process.send_signal(signal.SIGTERM)
             out, err = await asyncio.wait_for(process.communicate(), timeout=20)
         assert process.returncode == 0, err.decode()[-2000:]
-        assert "webhook" in out.decode()
+        assert "webhook" in out.decode() and f"on {telegram_runtime}" in out.decode()

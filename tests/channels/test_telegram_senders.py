@@ -8,11 +8,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from aiogram import Bot as AiogramBot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
-
 from bot.channels.pacing import Pacer
+from bot.channels.telegram_port import connect
 from bot.channels.telegram_sender import TelegramSender
 from bot.engine.events import InboundEvent
 from tests.chat import Bot
@@ -23,16 +20,16 @@ FAST_PACER = {"per_chat": 100.0, "burst": 100, "per_bot": 1000.0}
 CHATS = [str(1000 + n) for n in range(12)]
 
 
-async def test_two_senders_send_each_reply_once_and_in_order(tmp_path: Path) -> None:
+async def test_two_senders_send_each_reply_once_and_in_order(
+    tmp_path: Path, telegram_runtime: str
+) -> None:
     bot = Bot(tmp_path)
     app = bot.app
     async with BotAPIServer(**FAST) as server:
 
         def sender() -> TelegramSender:
-            session = AiohttpSession(api=TelegramAPIServer.from_base(server.url))
-            return TelegramSender(
-                AiogramBot(server.token, session=session), app.runtime, Pacer(**FAST_PACER)
-            )
+            api = connect(telegram_runtime, server.token, server.url)
+            return TelegramSender(api, app.runtime, Pacer(**FAST_PACER))
 
         first, second = sender(), sender()
         for chat in CHATS:
@@ -53,7 +50,7 @@ async def test_two_senders_send_each_reply_once_and_in_order(tmp_path: Path) -> 
             assert texts[welcome:] == [f"note {n}" for n in range(5)], texts  # once, in order
         assert not app.runtime.outgoing("telegram")
         for each in (first, second):
-            await each.bot.session.close()
+            await each.bot.close()
 
 
 async def test_a_claim_held_by_a_dead_process_is_taken_on_after_its_lease(tmp_path: Path) -> None:
