@@ -25,6 +25,7 @@ from pathlib import Path
 from bench.aiogram_bot import run_aiogram
 from bench.memory import idle_conversations
 from bench.posbot_load import Run, run_posbot, typed_like_a_merchant
+from bench.understanding import understanding_cost
 from bot.providers.sandbox import SandboxProvider
 
 
@@ -56,6 +57,8 @@ async def measure(merchants: int, workdir: Path, profile: bool) -> dict[str, obj
     again_messages, again_seconds = await run_aiogram(scripts)
     aiogram_per_second = (aio_messages + again_messages) / (aio_seconds + again_seconds)
     idle = await idle_conversations(workdir / "idle", merchants)
+    typed = {text for script in scripts[:100] for text in script if not text.startswith("/")}
+    understanding = understanding_cost(sorted(typed))
     ms = [latency * 1000 for latency in run.latencies]
     waited = [wait * 1000 for wait in run.waits]
     http_ms = [latency * 1000 for latency in http_run.latencies]
@@ -79,6 +82,9 @@ async def measure(merchants: int, workdir: Path, profile: bool) -> dict[str, obj
         "db_kb": run.db_bytes // 1024,
         "rss_kb_per_idle_conversation": round(idle.rss_kb_per_conversation, 3),
         "heap_bytes_per_idle_conversation": round(idle.heap_bytes_per_conversation, 1),
+        "understand_p50_us": round(understanding.p50_us, 1),
+        "understand_p99_us": round(understanding.p99_us, 1),
+        "understand_build_ms": round(understanding.build_ms, 1),
     }
     print(
         f"{merchants:>6} merchants  {run.messages:>7} messages  "
@@ -92,6 +98,11 @@ async def measure(merchants: int, workdir: Path, profile: bool) -> dict[str, obj
         f"p99 {figures['http_p99_ms']} ms)  "
         f"idle: {idle.rss_kb_per_conversation:.2f} KB RSS, "
         f"{idle.heap_bytes_per_conversation:.0f} B heap per conversation"
+    )
+    print(
+        f"        understanding free text: p50 {understanding.p50_us:.0f} µs, "
+        f"p99 {understanding.p99_us:.0f} µs per message ({understanding.messages} messages; "
+        f"matcher built in {understanding.build_ms:.0f} ms at start)"
     )
     if profiler:
         out = io.StringIO()
