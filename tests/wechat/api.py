@@ -195,8 +195,8 @@ class WeChatAPIServer:
         text = str(body["text"].get("content", ""))
         if not text or len(text.encode()) > MAX_TEXT:
             return self._answer(request.path, 45002, "content size out of limit")
-        user = self.users.get(openid)
-        if user is None or not user.following:
+        user = self.users.setdefault(openid, _User())  # a follower who may never have written
+        if not user.following:
             return self._refuse(request.path, openid, 43004, "require subscribe")
         if self.clock() - user.last_message > WINDOW:
             return self._refuse(request.path, openid, 45015, "response out of time limit")
@@ -218,8 +218,7 @@ class WeChatAPIServer:
             isinstance(v, dict) and "value" in v for v in data.values()
         ):
             return self._answer(request.path, 47001, "data format error")
-        user = self.users.get(openid)
-        if user is None or not user.following:
+        if not self.users.setdefault(openid, _User()).following:
             return self._refuse(request.path, openid, 43004, "require subscribe")
         text = "\n".join(str(v["value"]) for v in data.values())
         self.received.append(Received(openid, "template", text, self.clock(), data))
