@@ -17,6 +17,7 @@ import pytest
 from bot.bootstrap import App
 from bot.channels import wechat
 from bot.channels.wechat_text import parts_of
+from bot.console.case import case_of
 from bot.store.chat_log import latest_replies
 from tests.wechat.api import WeChatAPIServer
 from tests.wechat.push import WeChatPush, _xml
@@ -220,6 +221,9 @@ async def test_over_the_quota_a_reply_is_kept_undelivered_and_a_push_goes_as_tem
         [kept] = [s for s in latest_replies(app.store, "wechat", OPENID, 3) if "第 5 条" in
                   s.item.payload["text"]]  # fmt: skip
         assert kept.item.payload["undelivered"] == "over_quota"  # kept, with the reason
+        card = case_of(app.store, kept.item.conversation_id)  # the agent's case card shows it
+        assert card is not None
+        assert card.undelivered == [{"text": "人工客服第 5 条", "why": "over_quota"}]
         assert api.inbox(OPENID, "template")[0].text == "状态更新"
 
 
