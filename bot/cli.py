@@ -340,7 +340,8 @@ def wechat_menu() -> None:
                 raise ConfigError(f"WeChat refused the menu: {exc}") from exc
         finally:
             built.store.engine.dispose()
-    typer.echo("menu created: " + " / ".join(b["name"] for b in menu["button"]))
+    names = [b["name"] for top in menu["button"] for b in top.get("sub_button") or [top]]
+    typer.echo("menu created: " + " / ".join(names))
 
 
 @flows_app.command("check")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from bot.effects import EffectRunner
@@ -79,7 +79,11 @@ class Runtime:
         self._queue: list[tuple[InboundEvent, asyncio.Future[tuple[Handled, float]]]] = []
 
     async def receive(
-        self, event: InboundEvent, *, committed: asyncio.Future[bool] | None = None
+        self,
+        event: InboundEvent,
+        *,
+        committed: asyncio.Future[bool] | None = None,
+        on_commit: Callable[[list[OutboxItem]], None] | None = None,
     ) -> Delivery:
         """Handle one inbound event and every effect it (transitively) asked for. Returns the
         replies they committed, in order (a duplicate: none). A channel that answers in the
@@ -91,7 +95,9 @@ class Runtime:
         an operator and the merchant is told so — one bad message never fails forever.
 
         ``committed`` is resolved (True) as soon as the event is committed, before its effects
-        run: a channel may confirm the update to its platform then."""
+        run: a channel may confirm the update to its platform then. ``on_commit`` is called
+        then with the event's own replies (leased to this process when the event says
+        ``lease_replies``), before its effects run."""
         event = scrubbed(event)  # text no platform should send (lone surrogates): cleaned
         while True:
             try:
@@ -118,6 +124,8 @@ class Runtime:
                 break
         if committed is not None and not committed.done():
             committed.set_result(True)
+        if on_commit is not None:
+            on_commit(list(handled.messages))
         delivery = Delivery(list(handled.messages), seconds, handled.refused)
         if handled.messages:
             self.notifier.notify(event.channel)

@@ -154,6 +154,7 @@ class ConversationService:
                 event.channel,
                 event.user_id,
                 [("message", {"text": text, "keys": ["system.set_aside"]})],
+                lease_messages=event.lease_replies,
             )
         return Handled(False, queued)
 
@@ -227,6 +228,7 @@ class ConversationService:
             [("message", reply_payload(r)) for r in replies]
             + effects
             + [("effect", payload) for payload in retry],
+            lease_messages=event.lease_replies,
         )
         return Handled(
             False,

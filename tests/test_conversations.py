@@ -20,6 +20,8 @@ import pytest
 import yaml
 
 from tests.chat import Bot, Client, Said
+from tests.wechat.chat import SETTINGS as WECHAT
+from tests.wechat.chat import WeChatClient
 
 HERE = Path(__file__).parent / "conversations"
 LANGS = ("zh_CN", "en")
@@ -35,6 +37,25 @@ def _cases() -> list[Any]:
         for lang in spec.get("langs", LANGS):
             cases.append(pytest.param(path, lang, id=f"{path.stem}-{lang}"))
     return cases
+
+
+# about inline buttons, which WeChat does not have: a message edited in place when tapped, a
+# button of an earlier message tapped (on WeChat an option is a number or words typed)
+NOT_ON_WECHAT = frozenset({"checklist_ticks", "stale_button_at_question", "stale_buttons"})
+
+
+def _wechat_cases() -> list[Any]:
+    """The same files over WeChat, except those that share a contact (WeChat cannot) or are
+    about inline buttons."""
+    return [
+        case
+        for case in _cases()
+        if case.values[0].stem not in NOT_ON_WECHAT
+        and not any(
+            "share" in turn
+            for turn in _expand(yaml.safe_load(case.values[0].read_text(encoding="utf-8"))["turns"])
+        )
+    ]
 
 
 def _for(value: Any, lang: str) -> Any:
@@ -97,7 +118,22 @@ def _check(said: Said, turn: dict[str, Any], lang: str, where: str) -> None:
 async def test_conversation(path: Path, lang: str, tmp_path: Path) -> None:
     spec = yaml.safe_load(path.read_text(encoding="utf-8"))
     bot = Bot(tmp_path, review_seconds=spec.get("review_seconds", 10.0))
-    client = bot.client(locale=lang)
+    await _converse(path, spec, bot, bot.client(locale=lang), lang, "test")
+
+
+@pytest.mark.parametrize(("path", "lang"), _wechat_cases())
+async def test_conversation_over_wechat(path: Path, lang: str, tmp_path: Path) -> None:
+    """Each turn pushed to ``/wechat`` as WeChat does; a tap is its option's number typed."""
+    spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    review = spec.get("review_seconds", 10.0)
+    bot = Bot(tmp_path, review_seconds=review, default_locale=lang, **WECHAT)
+    client = WeChatClient(bot, "oMerchant00000000000000001", lang)
+    await _converse(path, spec, bot, client, lang, "wechat")
+
+
+async def _converse(
+    path: Path, spec: dict[str, Any], bot: Bot, client: Client, lang: str, channel: str
+) -> None:
     for number, turn in enumerate(_expand(spec["turns"]), 1):
         where = f"{path.name} turn {number} {turn}"
         said = await _act(bot, client, turn, lang)
@@ -106,6 +142,6 @@ async def test_conversation(path: Path, lang: str, tmp_path: Path) -> None:
     after = spec.get("after", {})
     if "requests" in after:
         assert len(bot.app.store.requests()) == after["requests"]
-    transcript = "\n".join(text for _, text in bot.app.store.transcript("test", client.user))
+    transcript = "\n".join(text for _, text in bot.app.store.transcript(channel, client.user))
     for text in after.get("transcript_absent", []):
         assert str(text) not in transcript, f"{text!r} was stored"

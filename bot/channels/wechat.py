@@ -2,12 +2,14 @@
 replies and customer-service messages out.
 
 WeChat waits five seconds for the answer to a push, then tries again (three attempts). A push
-is handled (committed) at once; when its first reply is committed within ``PASSIVE_BUDGET`` it
-goes back in the response (a passive reply, encrypted in safe mode) and is marked delivered;
-otherwise the response is ``success`` and the sender delivers it as a customer-service message.
-Replies beyond the first go from the sender after the response, in order. A retry of a push
-still being handled in this process answers ``success`` and nothing else (across processes the
-dedup key in the store holds)."""
+is handled (committed) at once, its replies leased to this process as they are committed; when
+its first reply is committed within ``PASSIVE_BUDGET`` it goes back in the response (a passive
+reply, encrypted in safe mode) and is marked delivered; otherwise the response is ``success``.
+Either way, once the response has gone the lease is given back and the senders deliver the
+rest as customer-service messages, in order. A retry of a push still being handled answers
+``success``: in this process it is known in flight, in another the dedup key in the store
+makes it a duplicate, and no sender anywhere takes the leased replies meanwhile — so a push
+gets one answer, passive or customer-service, never both."""
 
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ from bot.i18n import resolve_locale
 from bot.runtime import Delivery
 from bot.settings import Settings
 from bot.store.tokens import AccessTokens
+from bot.store.transaction import OutboxItem
 
 log = logging.getLogger("posbot.wechat")
 PATH = "/wechat"
@@ -113,43 +116,47 @@ class WeChatChannel(Channel):
         assert push.event is not None
         self._in_flight.add(push.key)
         self._answering[push.openid] += 1
-        work = asyncio.ensure_future(self.app.runtime.receive(push.event))
-        work.add_done_callback(lambda _: self._finished(push))
+        turn = _Turn(self, push.openid)
+        work = asyncio.ensure_future(self.app.runtime.receive(push.event, on_commit=turn.committed))
+        work.add_done_callback(lambda _: self._in_flight.discard(push.key))
+        after = BackgroundTask(turn.close)  # after the response: the rest to the senders
         try:
             budget = PASSIVE_BUDGET - (time.monotonic() - began)
             done, _ = await asyncio.wait({work}, timeout=budget)
             if not done:
                 log.info("wechat push %s slow: replies go as customer-service messages", push.key)
-                work.add_done_callback(lambda _: self._release(push.openid))
-                return Response(SUCCESS, media_type="text/plain")
-            return self._passive(opened, push, work.result())
+                return Response(SUCCESS, media_type="text/plain", background=after)
+            return self._passive(opened, push, work.result(), turn, after)
         except Exception:
             log.exception("wechat push %s not handled", push.key)
-            self._release(push.openid)
-            return Response(SUCCESS, media_type="text/plain")
+            return Response(SUCCESS, media_type="text/plain", background=after)
 
-    def _finished(self, push: Push) -> None:
-        self._in_flight.discard(push.key)
+    def _passive(
+        self, opened: Opened, push: Push, delivery: Delivery, turn: _Turn, after: BackgroundTask
+    ) -> Response:
+        """The first reply in the response when it is this push's own (leased to this process)
+        and nothing older waits for this merchant."""
+        if not delivery.messages or not turn.held:
+            return Response(SUCCESS, media_type="text/plain", background=after)
+        first = delivery.messages[0]
+        waiting = self.app.runtime.outgoing(CHANNEL, push.openid, limit=1)
+        parts = parts_of(first.payload)
+        if turn.held[0] != first.id or not waiting or waiting[0].id != first.id or len(parts) != 1:
+            return Response(SUCCESS, media_type="text/plain", background=after)
+        self.app.store.mark_sent([(first.id, {"sent_as": "passive"})])
+        xml = text_reply(push.openid, push.account, parts[0], time.time())
+        return Response(self.gate.seal(opened, xml), media_type="application/xml", background=after)
+
+    def _hand_back(self, held: list[int]) -> None:
+        """Replies leased at commit and not answered passively: the senders' now."""
+        self.app.store.release_claims(held)
+        self.app.runtime.notifier.notify(CHANNEL)
 
     def _release(self, openid: str) -> None:
         self._answering[openid] -= 1
         if self._answering[openid] <= 0:
             del self._answering[openid]
         self.app.runtime.notifier.notify(CHANNEL)
-
-    def _passive(self, opened: Opened, push: Push, delivery: Delivery) -> Response:
-        """The first reply in the response when nothing older waits for this merchant."""
-        after = BackgroundTask(self._release, push.openid)  # the rest: after the response
-        if not delivery.messages:
-            return Response(SUCCESS, media_type="text/plain", background=after)
-        first = delivery.messages[0]
-        waiting = self.app.runtime.outgoing(CHANNEL, push.openid, limit=1)
-        parts = parts_of(first.payload)
-        if not waiting or waiting[0].id != first.id or len(parts) != 1:
-            return Response(SUCCESS, media_type="text/plain", background=after)
-        self.app.store.mark_sent([(first.id, {"sent_as": "passive"})])
-        xml = text_reply(push.openid, push.account, parts[0], time.time())
-        return Response(self.gate.seal(opened, xml), media_type="application/xml", background=after)
 
     def _please_type(self, opened: Opened, push: Push) -> Response:
         """An image, a voice message, a location...: one "please type", nothing changed."""
@@ -170,3 +177,29 @@ class WeChatChannel(Channel):
     def _last_reply(self, openid: str) -> dict[str, object] | None:
         last = self.app.runtime.last_reply(CHANNEL, openid)
         return None if last is None else last.payload
+
+
+class _Turn:
+    """One push being answered: the replies its commit leased to this process (``held``), and
+    whether the answer has gone (``close``) — after that, what is held, or is leased by a
+    commit still to come, goes back to the senders at once."""
+
+    def __init__(self, channel: WeChatChannel, openid: str) -> None:
+        self.channel, self.openid = channel, openid
+        self.held: list[int] = []
+        self.closed = False
+
+    def committed(self, messages: list[OutboxItem]) -> None:
+        self.held = [item.id for item in messages]
+        if self.closed:
+            self._give_back()
+
+    def close(self) -> None:
+        self.closed = True
+        self._give_back()
+        self.channel._release(self.openid)
+
+    def _give_back(self) -> None:
+        held, self.held = self.held, []
+        if held:
+            self.channel._hand_back(held)

@@ -8,7 +8,9 @@
   ``unsupported``: the channel answers it with a "please type" and changes nothing.
 
 The dedup key is the MsgId; an event has none, so it is the sender and CreateTime (WeChat's own
-rule for telling retries apart). Both are per account."""
+rule for telling retries apart). Both are per account. The event's replies are leased to the
+process that handles it as they are committed (``lease_replies``): it answers passively or hands
+them to the senders, and no other process's sender takes them meanwhile."""
 
 from __future__ import annotations
 
@@ -49,7 +51,11 @@ def read(fields: Mapping[str, Any], appid: str, last_reply: LastReply) -> Push |
 
     def event(text: str, **extra: Any) -> Push:
         return Push(
-            "event", openid, account, key, InboundEvent(CHANNEL, openid, key, text=text, **extra)
+            "event",
+            openid,
+            account,
+            key,
+            InboundEvent(CHANNEL, openid, key, text=text, lease_replies=True, **extra),
         )
 
     if kind == "text":

@@ -84,14 +84,18 @@ def button_of(payload: Mapping[str, Any] | None, text: str) -> tuple[str, str] |
 
 
 def menu_of(catalog: Catalog, locale: str) -> dict[str, Any]:
-    """The account's menu (自定义菜单): one click button per command, named in ``locale``."""
+    """The account's menu (自定义菜单): one click button per command, named in ``locale``. WeChat
+    takes at most three top-level buttons: 注销 and 停机 sit under one (办理)."""
+
+    def click(key: str) -> dict[str, str]:
+        name = catalog.render(locale, f"wechat.menu.{MENU[key]}", {})
+        return {"type": "click", "name": name, "key": key}
+
+    apply = catalog.render(locale, "wechat.menu.apply", {})
     return {
         "button": [
-            {
-                "type": "click",
-                "name": catalog.render(locale, f"wechat.menu.{command}", {}),
-                "key": key,
-            }
-            for key, command in MENU.items()
+            {"name": apply, "sub_button": [click("POSBOT_DEREGISTER"), click("POSBOT_SUSPEND")]},
+            click("POSBOT_STATUS"),
+            click("POSBOT_AGENT"),
         ]
     }

@@ -9,11 +9,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.engine.state import ConversationState
+from bot.store.chat_log import latest_replies
 from bot.store.repository import Store
 from bot.validation.masking import mask_merchant_id, mask_phone, mask_serial
 
 DETAILS = ("merchant_id", "serial", "phone")
 MASKS = {"merchant_id": mask_merchant_id, "serial": mask_serial, "phone": mask_phone}
+UNDELIVERED_SCAN = 200  # the latest replies looked at for ones that could not be delivered
 NEEDED = ("kind", "merchant_id", "serial", "phone", "checklist", "reason")
 
 
@@ -29,6 +31,8 @@ class Case:
     requests: list[dict[str, Any]] = field(default_factory=list)
     handoffs: list[dict[str, Any]] = field(default_factory=list)
     notes: list[dict[str, Any]] = field(default_factory=list)
+    # replies the platform would not take (WeChat's 48-hour window or quota): text and reason
+    undelivered: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def kind(self) -> str | None:
@@ -68,4 +72,10 @@ def case_of(store: Store, conversation_id: int, reveal: str | None = None) -> Ca
     case.requests = store.requests_of(conversation_id)
     case.handoffs = store.handoffs_of(conversation_id)
     case.notes = store.notes(conversation_id)
+    replies = latest_replies(store, str(row["channel"]), str(row["user_id"]), UNDELIVERED_SCAN)
+    case.undelivered = [
+        {"text": str(r.item.payload.get("text", "")), "why": str(r.item.payload["undelivered"])}
+        for r in replies
+        if r.item.payload.get("undelivered")
+    ]
     return case

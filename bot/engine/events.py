@@ -23,6 +23,10 @@ class InboundEvent:
     text: str = ""
     payload: Mapping[str, Any] = field(default_factory=dict)
     locale: str | None = None  # the platform's language hint for a new conversation
+    # the channel answers in its webhook's response (WeChat's passive reply): the replies are
+    # claimed (leased) by this process as they are committed, so no sender anywhere takes them
+    # until the channel has delivered them itself or handed them back
+    lease_replies: bool = False
 
     @property
     def conversation_key(self) -> tuple[str, str]:

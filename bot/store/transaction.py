@@ -160,11 +160,17 @@ class Tx(Records, HandoffRecords):
         channel: str,
         user_id: str,
         items: Sequence[tuple[str, dict[str, Any]]],
+        *,
+        lease_messages: bool = False,
     ) -> list[OutboxItem]:
+        """Add outbox rows. An effect to run at once is claimed by this process; so are the
+        messages when ``lease_messages`` (a channel that answers them in its response)."""
         queued = []
         for kind, payload in items:
             raw = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-            now = kind == "effect" and "not_before" not in payload  # run by this process now
+            now = (kind == "effect" and "not_before" not in payload) or (
+                kind == "message" and lease_messages
+            )
             self.cursor.execute(
                 self.sql.outbox,
                 (
