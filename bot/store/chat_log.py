@@ -7,7 +7,6 @@ so a reconnect misses nothing and shows nothing twice, whichever process answers
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from sqlalchemy import Connection, select
 from bot.store.database import READ_ONLY
 from bot.store.repository import Store
 from bot.store.tables import CONVERSATION, OUTBOX, TRANSCRIPT
-from bot.store.transaction import OutboxItem
+from bot.store.transaction import OutboxItem, outbox_item
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +53,7 @@ def _reading(store: Store) -> Iterator[Connection]:
 
 
 def _sent(row: Any) -> Sent:
-    item = OutboxItem(
-        row.id, row.conversation_id, row.kind, row.channel, row.user_id, json.loads(row.payload)
-    )
+    item = outbox_item(row)
     return Sent(item, _aware(row.created_at), row.done_at is not None)
 
 

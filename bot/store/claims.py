@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from sqlalchemy import Select, or_, select, update
 
 from bot.store.tables import OUTBOX
-from bot.store.transaction import OutboxItem, Tx
+from bot.store.transaction import OutboxItem, Tx, outbox_item
 
 # an effect taken on by a process is its own for this long; after that (the process crashed or
 # hangs) another may take it on. Longer than any provider call with its retries.
@@ -31,12 +31,6 @@ MESSAGE_LEASE = timedelta(seconds=20)
 
 class _HasTransaction(Protocol):
     def transaction(self) -> AbstractContextManager[Tx]: ...
-
-
-def _item(row: Any) -> OutboxItem:
-    return OutboxItem(
-        row.id, row.conversation_id, row.kind, row.channel, row.user_id, json.loads(row.payload)
-    )
 
 
 def _locked(tx: Tx, query: Select[Any]) -> Select[Any]:
@@ -71,7 +65,7 @@ class Claims:
                 not_before = payload.get("not_before")
                 if not_before and datetime.fromisoformat(not_before) > tx.now:
                     continue
-                due.append(_item(row))
+                due.append(outbox_item(row))
                 if len(due) == limit:
                     break
             if due:
@@ -112,7 +106,7 @@ class Claims:
                 .order_by(OUTBOX.c.id)
                 .limit(limit)
             )
-            taken = [_item(r) for r in tx.connection.execute(_locked(tx, query)).all()]
+            taken = [outbox_item(r) for r in tx.connection.execute(_locked(tx, query)).all()]
             if taken:
                 tx.connection.execute(
                     update(OUTBOX)

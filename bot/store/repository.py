@@ -31,7 +31,7 @@ from bot.store.tables import (
     TRANSCRIPT,
     VERIFICATION,
 )
-from bot.store.transaction import OutboxItem, Tx
+from bot.store.transaction import OutboxItem, Tx, outbox_item
 from bot.validation.masking import mask_merchant_id, mask_serial
 
 Clock = Callable[[], datetime]
@@ -93,10 +93,7 @@ class Store(Claims, People):
             query = query.where(OUTBOX.c.user_id == user_id)
         with self._read() as connection:
             rows = connection.execute(query.order_by(OUTBOX.c.id).limit(limit)).all()
-        return [
-            OutboxItem(r.id, r.conversation_id, r.kind, r.channel, r.user_id, json.loads(r.payload))
-            for r in rows
-        ]
+        return [outbox_item(r) for r in rows]
 
     def last_message(self, channel: str, user_id: str) -> OutboxItem | None:
         """The latest reply to that user, delivered or not."""
@@ -114,9 +111,7 @@ class Store(Claims, People):
             row = connection.execute(query).first()
         if row is None:
             return None
-        return OutboxItem(
-            row.id, row.conversation_id, row.kind, row.channel, row.user_id, json.loads(row.payload)
-        )
+        return outbox_item(row)
 
     def mark_sent(self, sent: Sequence[tuple[int, dict[str, Any]]]) -> None:
         """Replies delivered, each with its receipt — what the platform said of it; under

@@ -33,6 +33,16 @@ class OutboxItem:
     payload: dict[str, Any]
 
 
+def outbox_item(row: Any) -> OutboxItem:
+    """An outbox row as an OutboxItem; a delivered reply's receipt (what the platform said of
+    it: ``sent_as``, ``undelivered``...) is read as part of its payload."""
+    payload = json.loads(row.payload)
+    receipt = getattr(row, "receipt", None)
+    if receipt:
+        payload.update(json.loads(receipt))
+    return OutboxItem(row.id, row.conversation_id, row.kind, row.channel, row.user_id, payload)
+
+
 class HotSql:
     """The hot statements in the driver's own parameter style."""
 
