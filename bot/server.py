@@ -29,7 +29,7 @@ from bot.bootstrap import App, build, make_provider, providers_of
 from bot.channels.base import Channel
 from bot.channels.webchat.channel import WebChatChannel
 from bot.console.auth import ensure_admin
-from bot.errors import ConfigError, PosbotError
+from bot.errors import ConfigError
 from bot.http import make_http
 from bot.logs import FORMAT, Redacting
 from bot.providers.embedded import embedded_sandbox
@@ -275,7 +275,7 @@ async def _serve(app: App, sock: socket.socket, say: Callable[[str], None]) -> N
 async def _start(channel: Channel, secrets: Sequence[str]) -> None:
     try:
         await channel.start()
-    except PosbotError:
+    except ConfigError:  # a setting the channel itself found wrong: said as it is
         raise
     except Exception as exc:  # the platform refused us, or cannot be reached: nothing runs
         text = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
