@@ -6,6 +6,10 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
+# compiled modules are kept (some machines set PYTHONDONTWRITEBYTECODE): every posbot process a
+# test starts would otherwise compile the project again
+unexport PYTHONDONTWRITEBYTECODE
+
 .PHONY: run serve chat test lint typecheck pytest bench eval install browser clean
 
 $(STAMP): pyproject.toml

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.effects import EffectRunner
 from bot.engine.checks import check_flows
@@ -172,7 +173,7 @@ def build(
     engine = load_engine(settings, provider)
     database = connect(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     migrate(database)
-    store = Store(database, clock)
+    store = Store(database, clock, timedelta(seconds=settings.reply_lease_seconds))
     store.save_flow_versions([(f.id, f.version, f.source) for f in engine.flows])
     service = ConversationService(store, engine, provider=provider.name)
     runtime = Runtime(

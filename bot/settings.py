@@ -131,6 +131,9 @@ class Settings(BaseSettings):
         description="a database URL such as sqlite:///var/sandbox.db",
     )
     poll_seconds: float = Field(default=1.0, gt=0, description="seconds, above 0")
+    # a chat's replies taken on by a process are its own this long: when it dies (kill -9,
+    # power), another process — or itself, restarted — sends them once this has passed
+    reply_lease_seconds: float = Field(default=20.0, ge=2, description="seconds, 2 or more")
     exports_dir: Path = Path("var/exports")
     log_file: Path = Path("var/posbot.log")
     # posbot run: one HTTP server for health, webhooks and (later) the console

@@ -3,7 +3,10 @@ channel does, and reads what the bot said from the outbox, as a channel would.""
 
 from __future__ import annotations
 
+import functools
 import itertools
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,6 +16,7 @@ from bot.bootstrap import App, build
 from bot.engine.events import InboundEvent
 from bot.providers.sandbox import SandboxProvider
 from bot.settings import Settings
+from bot.store.database import connect, migrate
 
 CODE = "246810"  # the sandbox's one-time code in tests
 
@@ -58,10 +62,24 @@ class Said:
         return [a for m in self.messages for a in m.get("attachments", [])]
 
 
+@functools.cache
+def migrated_database() -> Path:
+    """A database file with every migration applied, made once per test process: each test's
+    own database starts as a copy of it (the migrations themselves are tested on their own, in
+    tests/store/test_migrations.py, and by every ``posbot`` process the tests start)."""
+    path = Path(tempfile.mkdtemp(prefix="posbot-migrated-")) / "posbot.db"
+    engine = connect(f"sqlite:///{path}")
+    migrate(engine)
+    engine.dispose()  # the last connection closed: the write-ahead log is folded into the file
+    return path
+
+
 class Bot:
     """The app under test; ``restart()`` builds a new one on the same database and provider."""
 
     def __init__(self, tmp: Path, *, review_seconds: float = 10.0, **overrides: Any) -> None:
+        if not (tmp / "posbot.db").exists():
+            shutil.copyfile(migrated_database(), tmp / "posbot.db")
         self.clock = Clock()
         self.sandbox_database = f"sqlite:///{tmp / 'sandbox.db'}"
         self.provider = SandboxProvider(

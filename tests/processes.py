@@ -26,5 +26,7 @@ def posbot_env(tmp: Path, **settings: str) -> dict[str, str]:
         "POSBOT_SANDBOX_DATABASE": f"sqlite:///{tmp / 'sandbox.db'}",
         "POSBOT_LOG_FILE": str(tmp / "posbot.log"),
         "POSBOT_EXPORTS_DIR": str(tmp / "exports"),
+        # a killed process's replies are sent by its successor after this (20 s in production)
+        "POSBOT_REPLY_LEASE_SECONDS": "5",
         **settings,
     }

@@ -13,6 +13,7 @@ buttons), ``in_place`` (whether every reply replaces the tapped message), ``cont
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +26,22 @@ from tests.wechat.chat import WeChatClient
 
 HERE = Path(__file__).parent / "conversations"
 LANGS = ("zh_CN", "en")
-FRAGMENTS: dict[str, list[dict[str, Any]]] = yaml.safe_load(
-    (HERE / "_fragments.yaml").read_text(encoding="utf-8")
-)
+
+
+@functools.cache
+def read(path: Path) -> Any:
+    """A conversation file, parsed once (by libyaml when PyYAML has it)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+
+
+FRAGMENTS: dict[str, list[dict[str, Any]]] = read(HERE / "_fragments.yaml")
 
 
 def _cases() -> list[Any]:
     cases = []
     for path in sorted(HERE.glob("[!_]*.yaml")):
-        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+        spec = read(path)
         for lang in spec.get("langs", LANGS):
             cases.append(pytest.param(path, lang, id=f"{path.stem}-{lang}"))
     return cases
@@ -51,10 +59,7 @@ def _wechat_cases() -> list[Any]:
         case
         for case in _cases()
         if case.values[0].stem not in NOT_ON_WECHAT
-        and not any(
-            "share" in turn
-            for turn in _expand(yaml.safe_load(case.values[0].read_text(encoding="utf-8"))["turns"])
-        )
+        and not any("share" in turn for turn in _expand(read(case.values[0])["turns"]))
     ]
 
 
@@ -116,7 +121,7 @@ def _check(said: Said, turn: dict[str, Any], lang: str, where: str) -> None:
 
 @pytest.mark.parametrize(("path", "lang"), _cases())
 async def test_conversation(path: Path, lang: str, tmp_path: Path) -> None:
-    spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    spec = read(path)
     bot = Bot(tmp_path, review_seconds=spec.get("review_seconds", 10.0))
     await _converse(path, spec, bot, bot.client(locale=lang), lang, "test")
 
@@ -124,7 +129,7 @@ async def test_conversation(path: Path, lang: str, tmp_path: Path) -> None:
 @pytest.mark.parametrize(("path", "lang"), _wechat_cases())
 async def test_conversation_over_wechat(path: Path, lang: str, tmp_path: Path) -> None:
     """Each turn pushed to ``/wechat`` as WeChat does; a tap is its option's number typed."""
-    spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    spec = read(path)
     review = spec.get("review_seconds", 10.0)
     bot = Bot(tmp_path, review_seconds=review, default_locale=lang, **WECHAT)
     client = WeChatClient(bot, "oMerchant00000000000000001", lang)

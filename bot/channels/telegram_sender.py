@@ -31,7 +31,6 @@ from bot.store.transaction import OutboxItem
 log = logging.getLogger("posbot.telegram")
 POLL_SECONDS = 1.0  # the outbox is read this often even without a notification
 RECEIPTS_AFTER, RECEIPTS_AT_ONCE = 0.005, 128  # seconds; receipts recorded in one commit
-RENEW_EVERY = 5.0  # seconds between renewals of the leases on the chats being sent to
 MAX_BACKOFF = 30.0
 
 
@@ -58,7 +57,7 @@ class TelegramSender:
             while True:
                 self.drain_once()
                 await self.runtime.notifier.wait(CHANNEL, POLL_SECONDS)
-                if time.monotonic() - renewed > RENEW_EVERY:
+                if time.monotonic() - renewed > self.runtime.store.reply_lease.total_seconds() / 4:
                     self.runtime.store.renew_claims(self._in_flight())
                     renewed = time.monotonic()
         finally:

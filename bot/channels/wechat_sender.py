@@ -32,7 +32,6 @@ from bot.store.transaction import OutboxItem
 
 log = logging.getLogger("posbot.wechat")
 POLL_SECONDS = 0.5  # the outbox is read this often even without a notification
-RENEW_EVERY = 5.0
 MAX_BACKOFF = 30.0
 WINDOW_CODES = {OUTSIDE_WINDOW: "outside_window", OVER_QUOTA: "over_quota"}
 PUSH_KEYS = ("status.", "operator.message")  # replies nobody asked for: worth a template
@@ -66,7 +65,7 @@ class WeChatSender:
             while True:
                 self.drain_once()
                 await self.runtime.notifier.wait(CHANNEL, POLL_SECONDS)
-                if time.monotonic() - renewed > RENEW_EVERY:
+                if time.monotonic() - renewed > self.runtime.store.reply_lease.total_seconds() / 4:
                     self.runtime.store.renew_claims(self._in_flight())
                     renewed = time.monotonic()
         finally:

@@ -25,11 +25,14 @@ from bot.store.transaction import OutboxItem, Tx, outbox_item
 # an effect taken on by a process is its own for this long; after that (the process crashed or
 # hangs) another may take it on. Longer than any provider call with its retries.
 EFFECT_LEASE = timedelta(seconds=60)
-# a chat's replies taken on by a sender; renewed every few seconds while it sends
+# a chat's replies taken on by a sender are its own this long (POSBOT_REPLY_LEASE_SECONDS); it
+# renews the lease a few times within it while it sends
 MESSAGE_LEASE = timedelta(seconds=20)
 
 
 class _HasTransaction(Protocol):
+    reply_lease: timedelta
+
     def transaction(self) -> AbstractContextManager[Tx]: ...
 
 
@@ -42,6 +45,8 @@ def _locked(tx: Tx, query: Select[Any]) -> Select[Any]:
 
 
 class Claims:
+    reply_lease = MESSAGE_LEASE  # after a crash, another process sends the chat's replies
+
     def claim_due_effects(self: _HasTransaction, limit: int = 20) -> list[OutboxItem]:
         """Take on effects that are due and that nobody runs: never claimed (a retry whose
         time has come), or claimed by a process whose lease ran out (it crashed). Claimed in
@@ -81,7 +86,7 @@ class Claims:
         to, in order; a chat with a reply under a live lease is skipped whole. Only what can be
         taken is read: a wake-up costs what it finds, not what is in flight."""
         with self.transaction() as tx:
-            expired = tx.now - MESSAGE_LEASE
+            expired = tx.now - self.reply_lease
             held = OUTBOX.alias("held")
             in_hand = (
                 select(held.c.id)

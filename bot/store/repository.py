@@ -53,9 +53,13 @@ class OpenRequest:
 
 
 class Store(Claims, People):
-    def __init__(self, engine: Engine, clock: Clock = utcnow) -> None:
+    def __init__(
+        self, engine: Engine, clock: Clock = utcnow, reply_lease: timedelta | None = None
+    ) -> None:
         self.engine = engine
         self.clock = clock
+        if reply_lease is not None:
+            self.reply_lease = reply_lease
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:

@@ -14,6 +14,8 @@ from bot.understanding.normalize import Folder
 from bot.understanding.slots import find_slots
 from bot.validation import Validator
 
+_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's when there
+
 # what a wrong guess would start or throw away: only on a clear match, well ahead of the rest
 DESTRUCTIVE = frozenset({"deregister", "suspend", "cancel"})
 # not destructive, but leaving the question for them on a vague match would surprise: the same bar
@@ -49,7 +51,7 @@ class LocaleModel:
 def load_examples(path: Path) -> dict[str, Any]:
     """One locale's intents file as written: ``aliases``, ``intents: {name: [examples]}``,
     optional ``threshold`` / ``destructive_threshold``."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=_SafeLoader) or {}
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a mapping with 'intents'")
     return data
@@ -98,8 +100,8 @@ class Understanding:
             model = self.models.get(name)
             if model is None:
                 continue
-            ranked = model.matcher.rank(model.folder.fold(text))
-            intent, confidence = _decide(ranked, model)
+            folded = model.folder.fold(text)
+            intent, confidence = _decide(model.matcher.rank(folded), model, folded)
             if intent is not None:
                 return intent, confidence
             if name == locale or best == (None, 0.0):
@@ -114,7 +116,9 @@ class Understanding:
         return Meaning(intent, round(confidence, 3), slots)
 
 
-def _decide(ranked: list[Scored] | Any, model: LocaleModel) -> tuple[str | None, float]:
+def _decide(
+    ranked: list[Scored] | Any, model: LocaleModel, folded: str
+) -> tuple[str | None, float]:
     if not ranked:
         return None, 0.0
     top = ranked[0]
@@ -122,7 +126,9 @@ def _decide(ranked: list[Scored] | Any, model: LocaleModel) -> tuple[str | None,
     if top.intent == OUT_OF_SCOPE or top.score < model.threshold:
         return None, top.score
     if top.intent in CAREFUL and (
-        top.score < model.destructive_threshold or top.score - runner_up < MARGIN
+        top.score < model.destructive_threshold
+        or top.score - runner_up < MARGIN
+        or sum(c.isalnum() for c in folded) < 2  # "注", "停": one character is not a request
     ):
         return None, top.score
     return top.intent, top.score

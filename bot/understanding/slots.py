@@ -53,10 +53,15 @@ def _field_of(
     if sum(c.isdigit() for c in piece) < 4:
         return None, ""  # a word, "180 天", "3 台": not an identifier
     labelled = [f for f, p in LABELS.items() if f in validators and p.search(before)]
+    fits: list[tuple[str, str]] = []
     for field in labelled or [f for f in _ORDER if f in validators]:
         if field == "serial" and not labelled and piece.translate(_SEPARATORS).isdigit():
             continue  # a serial of digits only must be named ("SN 12345678")
         result = validators[field](piece)
         if not isinstance(result, Invalid):
-            return field, str(result.value)
-    return None, ""
+            if labelled:
+                return field, str(result.value)  # named: the label decides
+            fits.append((field, str(result.value)))
+    # unnamed, it is what it can only be: a number two fields accept (a provider whose merchant
+    # numbers look like phones) is left for the bot to ask
+    return fits[0] if len(fits) == 1 else (None, "")

@@ -70,14 +70,22 @@ def texts(server: BotAPIServer) -> list[str]:
     return [m["text"] or "" for m in server.sent(USER)]
 
 
-async def settled(channel: TelegramChannel, server: BotAPIServer) -> None:
-    """Until the bot has said all it will say for now."""
+async def settled(channel: TelegramChannel, server: BotAPIServer, within: float = 30) -> None:
+    """Until the bot has said all it will say for now (a bot that never falls quiet fails the
+    test, naming what it still holds)."""
+    deadline = asyncio.get_running_loop().time() + within
     while True:
         count = len(server.sent(USER))
         await asyncio.sleep(0.15)
-        quiet = not channel.app.runtime.outgoing("telegram") and not channel.sender._busy
+        waiting = channel.app.runtime.outgoing("telegram")
+        quiet = not waiting and not channel.sender._busy
         if quiet and len(server.sent(USER)) == count:
             return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(
+                f"not quiet after {within} s: outbox {waiting!r}, sending to"
+                f" {sorted(channel.sender._busy)}, {len(server.sent(USER))} sent"
+            )
 
 
 async def said(server: BotAPIServer, count: int) -> None:

@@ -132,3 +132,18 @@ def test_flows_check_command_prints_file_and_line(tmp_path: Path) -> None:
     ok = CliRunner().invoke(app, ["flows", "check"])
     assert ok.exit_code == 0, ok.output
     assert "termination" in ok.output
+
+
+def test_a_message_the_understanding_says_is_checked_like_the_flows_own(tmp_path: Path) -> None:
+    """ "That looks like a serial; I'll keep it" is said by an ask step of the flow: a locale
+    without it is refused by the checks, not found out by a merchant."""
+    shutil.copytree(PROJECT / "locales", tmp_path / "locales")
+    po = tmp_path / "locales" / "zh_CN" / "LC_MESSAGES" / "messages.po"
+    text = po.read_text(encoding="utf-8")
+    entry = 'msgid "understanding.kept_for.serial"\n'
+    start = text.index(entry)
+    po.write_text(text[:start] + text[text.index("\n\n", start) + 2 :], encoding="utf-8")
+    found = check_flows(load_flows(FLOWS), Catalog.load(tmp_path / "locales"), validators())
+    assert any("understanding.kept_for.serial" in str(e) and "zh_CN" in str(e) for e in found), [
+        str(e) for e in found
+    ]

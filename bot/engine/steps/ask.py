@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from bot.engine.steps.base import Step
+from bot.understanding.slots import LABELS
 from bot.validation import Invalid, Valid, inspect, mask_identifiers, normalize
 
 if TYPE_CHECKING:
@@ -158,5 +159,7 @@ class Ask(Step):
         yield self.prompt
         if not self.sensitive:
             yield "understanding.not_an_answer"
+            if self.validator in LABELS:  # found in a message at another question: kept for this
+                yield f"understanding.kept_for.{self.validator}"
         if self.contact:
             yield "button.share_phone"
