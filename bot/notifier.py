@@ -26,8 +26,11 @@ class Notifier:
     async def wait(self, topic: str, timeout: float) -> bool:
         """Until ``topic`` is notified or ``timeout`` passes; True when notified."""
         event = self._event(topic)
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation that
+        # arrives as the event is set, and the task that waits then never stops
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await event.wait()
         notified = event.is_set()
         event.clear()
         return notified

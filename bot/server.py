@@ -133,7 +133,8 @@ async def background(
             except Exception:
                 log.exception("%s failed; again in %s s", name, every)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stopping.wait(), every)
+            async with asyncio.timeout(every):  # not wait_for: it can swallow a cancellation
+                await stopping.wait()
 
 
 class Hiding(logging.Filter):
