@@ -79,6 +79,7 @@ class Bot:
 
     def __init__(self, tmp: Path, *, review_seconds: float = 10.0, **overrides: Any) -> None:
         if not (tmp / "posbot.db").exists():
+            tmp.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(migrated_database(), tmp / "posbot.db")
         self.clock = Clock()
         self.sandbox_database = f"sqlite:///{tmp / 'sandbox.db'}"

@@ -22,7 +22,8 @@ from sqlalchemy import create_engine, text
 from bot.settings import PROJECT, Settings
 from tests.chaos.worker import CHANNEL, FIRST, TOLD, user
 
-KILLS = 30
+# kills per run (each a process started and killed, ~3 s); POSBOT_CHAOS_KILLS=100 for a soak
+KILLS = int(os.environ.get("POSBOT_CHAOS_KILLS", "20"))
 LEASE_GAP = 61  # seconds a restart comes "later": the dead process's claims have run out
 LONG_GAP = 31 * 60  # ... and sometimes more than the phone check's 30 minutes
 
