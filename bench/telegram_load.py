@@ -347,6 +347,9 @@ def print_profile(profiler: cProfile.Profile) -> None:
     import io
     import pstats
 
+    saved = os.environ.get("POSBOT_BENCH_PSTATS")  # a file for pstats / snakeviz, when set
+    if saved:
+        profiler.dump_stats(saved)
     out = io.StringIO()
     order = os.environ.get("POSBOT_BENCH_SORT", "tottime")  # or cumulative
     top = int(os.environ.get("POSBOT_BENCH_TOP", "12"))

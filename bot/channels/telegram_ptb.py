@@ -9,10 +9,11 @@ posbot's own ``Pacer`` and retries are the only limiter."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import warnings
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 from telegram import (
@@ -42,8 +43,11 @@ Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 API_ROOT = "https://api.telegram.org"
 # as aiogram's session: a call may take a minute (a 5-second read timeout would send again a
 # message Telegram is still answering), and one waits for a free connection, however long, in
-# place of failing after PTB's one second (the Pacer, not the pool, decides the rate)
-TIMEOUT, CONNECTIONS = 60.0, 100
+# place of failing after PTB's one second (the Pacer, not the pool, decides the rate). Sixteen
+# connections: httpcore looks at every connection of its pool at every request (a poll of each
+# socket), so a pool of a hundred costs more than it gives; sixteen calls in flight are many
+# times the 30 messages a second Telegram allows a bot
+TIMEOUT, CONNECTIONS = 60.0, 16
 
 
 class PTBBotAPI:
@@ -59,6 +63,15 @@ class PTBBotAPI:
             get_updates_request=self._requests[0],
             request=self._requests[1],
         )
+        # no more calls in flight than connections: httpcore matches every waiting request
+        # against every connection at each step, so a queue of hundreds inside it is quadratic
+        self._slots = asyncio.Semaphore(CONNECTIONS)
+
+    @asynccontextmanager
+    async def _calling(self) -> AsyncIterator[None]:
+        async with self._slots:
+            with converted():
+                yield
 
     async def get_updates(
         self, offset: int | None, timeout: int, allowed_updates: list[str]
@@ -72,7 +85,7 @@ class PTBBotAPI:
     async def set_webhook(
         self, url: str, secret_token: str | None, allowed_updates: list[str], max_connections: int
     ) -> None:
-        with converted():
+        async with self._calling():
             await self.bot.set_webhook(
                 url,
                 secret_token=secret_token,
@@ -81,21 +94,21 @@ class PTBBotAPI:
             )
 
     async def delete_webhook(self) -> None:
-        with converted():
+        async with self._calling():
             await self.bot.delete_webhook(drop_pending_updates=False)
 
     async def set_my_commands(self, commands: list[Json], language_code: str | None = None) -> None:
         listed = [BotCommand(c["command"], c["description"]) for c in commands]
-        with converted():
+        async with self._calling():
             await self.bot.set_my_commands(listed, language_code=language_code)
 
     async def send_message(self, chat_id: int, text: str, reply_markup: Json | None) -> int:
-        with converted():
+        async with self._calling():
             sent = await self.bot.send_message(chat_id, text, reply_markup=markup(reply_markup))
         return sent.message_id
 
     async def send_document(self, chat_id: int, name: str, data: bytes) -> int:
-        with converted():
+        async with self._calling():
             sent = await self.bot.send_document(chat_id, data, filename=name)
         return sent.message_id
 
@@ -104,7 +117,7 @@ class PTBBotAPI:
     ) -> None:
         inline = markup(reply_markup)
         assert inline is None or isinstance(inline, InlineKeyboardMarkup)
-        with converted():
+        async with self._calling():
             await self.bot.edit_message_text(
                 text, chat_id=chat_id, message_id=message_id, reply_markup=inline
             )
@@ -114,17 +127,17 @@ class PTBBotAPI:
     ) -> None:
         inline = markup(reply_markup)
         assert inline is None or isinstance(inline, InlineKeyboardMarkup)
-        with converted():
+        async with self._calling():
             await self.bot.edit_message_reply_markup(
                 chat_id=chat_id, message_id=message_id, reply_markup=inline
             )
 
     async def answer_callback_query(self, query_id: str, text: str | None = None) -> None:
-        with converted():
+        async with self._calling():
             await self.bot.answer_callback_query(query_id, text=text)
 
     async def send_chat_action(self, chat_id: int, action: str) -> None:
-        with converted():
+        async with self._calling():
             await self.bot.send_chat_action(chat_id, action)
 
     async def close(self) -> None:

@@ -7,6 +7,7 @@ has), ASCII in Helvetica — so numbers and serials are plain text a reader can 
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ from bot.errors import ProviderFileError, ProviderFileErrors
 CJK, LATIN = "STSong-Light", "Helvetica"
 MARGIN, WIDTH = 64.0, A4[0] - 128.0
 _env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)  # a PDF, not HTML
+# a line of a template is compiled once, not at every letter
+_compiled = functools.lru_cache(maxsize=1024)(_env.from_string)
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,15 @@ def load_letter_template(folder: Path, provider: str) -> LetterTemplate:
     path = folder / f"{provider}.yaml"
     if not path.is_file():
         path = folder / "default.yaml"
+    try:
+        return _read_template(path, path.stat().st_mtime_ns)  # read again once edited
+    except OSError as exc:
+        problem = ProviderFileError(f"not a letter template: {exc}", file=str(path))
+        raise ProviderFileErrors([problem]) from exc
+
+
+@functools.lru_cache(maxsize=64)
+def _read_template(path: Path, _version: int) -> LetterTemplate:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         return LetterTemplate(
@@ -77,7 +89,7 @@ def render_letter(template: LetterTemplate, values: Mapping[str, Any]) -> bytes:
         pdfmetrics.registerFont(UnicodeCIDFont(CJK))
 
     def fill(text: str) -> str:
-        return _env.from_string(text).render(**values)
+        return _compiled(text).render(**values)
 
     buffer = io.BytesIO()
     pdf = Canvas(buffer, pagesize=A4)
@@ -115,13 +127,14 @@ def _width(text: str, size: float) -> float:
 
 
 def _wrapped(text: str, size: float) -> list[str]:
-    lines, current = [], ""
+    lines, current, width = [], "", 0.0
     for char in text:
-        if _width(current + char, size) > WIDTH and current:
+        step = pdfmetrics.stringWidth(char, LATIN if char.isascii() else CJK, size)
+        if width + step > WIDTH and current:
             lines.append(current)
-            current = char
+            current, width = char, step
         else:
-            current += char
+            current, width = current + char, width + step
     return [*lines, current]
 
 
