@@ -1,6 +1,7 @@
 """An agent's reply reaches a Telegram merchant through the Telegram channel (the fake Bot API
-server on 127.0.0.1 and the real aiogram client): the console writes to the outbox, the
-channel's sender delivers. The agents' Telegram group hears of the waiting merchant once."""
+server on 127.0.0.1, on each runtime — the real aiogram and python-telegram-bot clients): the
+console writes to the outbox, the channel's sender delivers. The agents' Telegram group hears of
+the waiting merchant once."""
 
 from __future__ import annotations
 
@@ -20,10 +21,11 @@ GROUP = -1001234567890
 
 
 async def test_an_agents_reply_reaches_a_telegram_merchant(
-    tmp_path: Path, bot: Bot, browsers: dict[str, Agent]
+    tmp_path: Path, bot: Bot, browsers: dict[str, Agent], telegram_runtime: str
 ) -> None:
     async with BotAPIServer(**FAST) as server:
         settings = SimpleNamespace(
+            telegram_runtime=telegram_runtime,
             telegram_token=server.token,
             telegram_api_base=server.url,
             telegram_webhook_url=None,
