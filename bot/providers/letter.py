@@ -122,6 +122,11 @@ def _runs(text: str) -> list[tuple[str, str]]:
     return runs
 
 
+@functools.lru_cache(maxsize=8192)
+def _char_width(char: str, size: float) -> float:
+    return float(pdfmetrics.stringWidth(char, LATIN if char.isascii() else CJK, size))
+
+
 def _width(text: str, size: float) -> float:
     return float(sum(pdfmetrics.stringWidth(t, f, size) for f, t in _runs(text)))
 
@@ -129,7 +134,7 @@ def _width(text: str, size: float) -> float:
 def _wrapped(text: str, size: float) -> list[str]:
     lines, current, width = [], "", 0.0
     for char in text:
-        step = pdfmetrics.stringWidth(char, LATIN if char.isascii() else CJK, size)
+        step = _char_width(char, size)
         if width + step > WIDTH and current:
             lines.append(current)
             current, width = char, step

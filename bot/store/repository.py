@@ -52,6 +52,19 @@ class OpenRequest:
     changes: int  # statuses it has had: tells a change apart from the same change seen again
 
 
+# asked at every tap: built once, only its values bound
+LAST_KEYBOARD = (
+    select(OUTBOX.c.keyboard)
+    .where(
+        OUTBOX.c.channel == bindparam("channel"),
+        OUTBOX.c.user_id == bindparam("user"),
+        OUTBOX.c.keyboard.is_not(None),
+    )
+    .order_by(OUTBOX.c.id.desc())
+    .limit(1)
+)
+
+
 class Store(Claims, People):
     def __init__(
         self, engine: Engine, clock: Clock = utcnow, reply_lease: timedelta | None = None
@@ -143,18 +156,9 @@ class Store(Claims, People):
     def last_keyboard(self, channel: str, user_id: str) -> int | None:
         """The platform's id of the last message with buttons delivered to that user: a tap
         on any other is on an earlier message."""
-        query = (
-            select(OUTBOX.c.keyboard)
-            .where(
-                OUTBOX.c.channel == channel,
-                OUTBOX.c.user_id == user_id,
-                OUTBOX.c.keyboard.is_not(None),
-            )
-            .order_by(OUTBOX.c.id.desc())
-            .limit(1)
-        )
         with self._read() as connection:
-            found = connection.execute(query).scalar()
+            values = {"channel": channel, "user": user_id}
+            found = connection.execute(LAST_KEYBOARD, values).scalar()
         return None if found is None else int(found)
 
     def mark_unreachable(self, channel: str, user_id: str) -> None:
