@@ -38,6 +38,8 @@ from bot.providers.config import ProviderFile
 from bot.providers.signing import signed_headers
 from bot.request_states import REQUEST_STATES as STATES
 
+CONNECTIONS = 32  # to one provider at once: a burst of filings waits its turn here
+
 TERMINAL_FIELDS = (
     "merchant_id",
     "serial",
@@ -77,9 +79,13 @@ class HttpProvider(Provider):
         self.breaker = CircuitBreaker(config.breaker.failures, config.breaker.reset_seconds)
         self.base_url = base_url or config.base_url
         self.attempts = 0  # HTTP calls made, retries included: for tests and the bench
+        # the timeout is the provider's: a call waiting for one of our own connections has not
+        # reached it yet (under a burst of filings that wait must not count, or every call
+        # times out and is tried again, a retry storm)
         self._client = httpx.AsyncClient(
             base_url=base_url or config.base_url,
-            timeout=config.timeout_seconds,
+            timeout=httpx.Timeout(config.timeout_seconds, pool=None),
+            limits=httpx.Limits(max_connections=CONNECTIONS),
             transport=transport,
             headers={"Accept": "application/json"},
         )
