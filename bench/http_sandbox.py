@@ -24,6 +24,7 @@ TOKEN = "bench-sandbox-token"
 @contextmanager
 def sandbox_service(workdir: Path, terminals: int, start: int, code: str) -> Iterator[str]:
     """A running ``posbot sandbox-provider`` with ``terminals`` generated terminals; its URL."""
+    workdir = workdir.resolve()  # the service runs in workdir: a relative path would nest
     database = workdir / "sandbox.db"
     for old in workdir.glob("sandbox.db*"):
         old.unlink()
