@@ -33,7 +33,7 @@ from bot.channels.agent_chat import announce_waiting
 from bot.channels.base import Channel
 from bot.channels.pacing import Pacer
 from bot.channels.telegram_messages import CHANNEL, chat_of, event_of, label_of
-from bot.channels.telegram_port import RUNTIMES, BadRequest, Json, connect
+from bot.channels.telegram_port import RUNTIMES, Json, connect
 from bot.channels.telegram_sender import TelegramSender
 from bot.errors import PlatformError
 from bot.i18n import resolve_locale
@@ -278,14 +278,9 @@ class TelegramChannel(Channel):
         text = f"{shown}\n\n› {label}" if label and shown else None
 
         async def edit() -> Any:
-            try:
-                if text is not None:
-                    return await self.bot.edit_message_text(chat_id, message_id, text[:4096])
-                return await self.bot.edit_message_reply_markup(chat_id, message_id)
-            except BadRequest as exc:
-                if "not modified" in exc.message:  # shown already: the tap came again
-                    return True
-                raise
+            if text is not None:
+                return await self.bot.edit_message_text(chat_id, message_id, text[:4096])
+            return await self.bot.edit_message_reply_markup(chat_id, message_id)
 
         await self.sender.call(str(chat_id), edit)
 

@@ -183,18 +183,14 @@ class TelegramSender:
         return message
 
     async def _edit(self, chat: str, message_id: int, part: Part) -> Any:
-        try:
-            await self.bot.edit_message_text(int(chat), message_id, part.text or "", part.markup)
-            return True
-        except BadRequest as exc:
-            if "not modified" in exc.message:  # sent already (a redelivery after a crash)
-                return True
-            raise
+        await self.bot.edit_message_text(int(chat), message_id, part.text or "", part.markup)
+        return True
 
     async def call(self, chat: str, make: Any) -> Any:
         """A call to Telegram for ``chat``, paced and tried until it goes through. Returns its
         result; False when the chat cannot be reached (403); None when Telegram refuses the
-        call for good (400: nothing to gain by sending it again)."""
+        call for good (400: nothing to gain by sending it again). An edit Telegram finds "not
+        modified" is done: the message shows it already (a tap or a reply that came again)."""
         backoff = 0.5
         while True:
             await self.pacer.acquire(chat)
@@ -206,6 +202,8 @@ class TelegramSender:
             except Forbidden:
                 return False
             except BadRequest as exc:
+                if "not modified" in exc.message:
+                    return True
                 log.error("telegram refused a call for chat %s: %s", chat, exc.message)
                 return None
             except PlatformUnavailable as exc:

@@ -64,3 +64,25 @@ async def test_a_claim_held_by_a_dead_process_is_taken_on_after_its_lease(tmp_pa
     assert [item.id for item in again] == [item.id for item in held]
     app.store.release_claims([item.id for item in again])  # a sender that stops gives back
     assert [item.id for item in app.store.claim_messages("telegram")] == [i.id for i in held]
+
+
+async def test_an_edit_telegram_finds_not_modified_is_done(
+    tmp_path: Path, telegram_runtime: str
+) -> None:
+    """The same edit twice (a tap or a reply that came again): Telegram answers 400 "message
+    is not modified", which is the message showing it already — done, not a refusal."""
+    app = Bot(tmp_path).app
+    async with BotAPIServer(**FAST) as server:
+        api = connect(telegram_runtime, server.token, server.url)
+        sender = TelegramSender(api, app.runtime, Pacer(**FAST_PACER))
+        sent = await sender.call("77", lambda: api.send_message(77, "请选择", None))
+
+        async def edit() -> bool:
+            await api.edit_message_text(77, sent, "请选择\n\n› 注销终端")
+            return True
+
+        assert await sender.call("77", edit) is True
+        assert await sender.call("77", edit) is True  # again: not modified, and still done
+        missing = await sender.call("77", lambda: api.edit_message_text(77, 999_999, "x"))
+        assert missing is None  # a real refusal stays one
+        await api.close()
