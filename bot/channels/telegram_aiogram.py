@@ -1,9 +1,10 @@
 """The Bot API port on aiogram 3 (``POSBOT_TELEGRAM_RUNTIME=aiogram``, the default), and the
 Router an operator with an aiogram bot of their own includes in their Dispatcher.
 
-All of aiogram that posbot touches is here: each call of the port is one ``Bot`` method;
-markups go in as aiogram's models, updates come out as the dicts Telegram sent, and aiogram's
-exceptions become ``bot.errors``'."""
+All of aiogram that posbot touches is here: each call of the port is one call of the ``Bot``,
+with aiogram's own methods or the lean ones of ``telegram_aiogram_calls`` (markups go as the
+Bot API's JSON, updates come out as the dicts Telegram sent, a sent message as its id), and
+aiogram's exceptions become ``bot.errors``'."""
 
 from __future__ import annotations
 
@@ -23,15 +24,9 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.types import (
-    BotCommand,
-    BufferedInputFile,
-    InlineKeyboardMarkup,
-    ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
-    Update,
-)
+from aiogram.types import BotCommand, BufferedInputFile, Update
 
+from bot.channels import telegram_aiogram_calls as calls
 from bot.channels.telegram_port import (
     PLATFORM,
     BadRequest,
@@ -41,8 +36,6 @@ from bot.channels.telegram_port import (
     PlatformUnavailable,
     RetryAfter,
 )
-
-Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 
 
 class AiogramBotAPI:
@@ -56,11 +49,9 @@ class AiogramBotAPI:
     async def get_updates(
         self, offset: int | None, timeout: int, allowed_updates: list[str]
     ) -> list[Json]:
+        call = calls.GetUpdates(offset=offset, timeout=timeout, allowed_updates=allowed_updates)
         with converted():
-            updates = await self.bot.get_updates(
-                offset=offset, timeout=timeout, allowed_updates=allowed_updates
-            )
-        return [dict_of(update) for update in updates]
+            return await self.bot(call)
 
     async def set_webhook(
         self, url: str, secret_token: str | None, allowed_updates: list[str], max_connections: int
@@ -83,34 +74,32 @@ class AiogramBotAPI:
             await self.bot.set_my_commands(listed, language_code=language_code)
 
     async def send_message(self, chat_id: int, text: str, reply_markup: Json | None) -> int:
+        call = calls.SendMessage(chat_id=chat_id, text=text, reply_markup=reply_markup)
         with converted():
-            sent = await self.bot.send_message(chat_id, text, reply_markup=markup(reply_markup))
-        return sent.message_id
+            return (await self.bot(call)).message_id
 
     async def send_document(self, chat_id: int, name: str, data: bytes) -> int:
+        call = calls.SendDocument(chat_id=chat_id, document=BufferedInputFile(data, name))
         with converted():
-            sent = await self.bot.send_document(chat_id, BufferedInputFile(data, name))
-        return sent.message_id
+            return (await self.bot(call)).message_id
 
     async def edit_message_text(
         self, chat_id: int, message_id: int, text: str, reply_markup: Json | None = None
     ) -> None:
-        inline = markup(reply_markup)
-        assert inline is None or isinstance(inline, InlineKeyboardMarkup)
+        call = calls.EditMessageText(
+            chat_id=chat_id, message_id=message_id, text=text, reply_markup=reply_markup
+        )
         with converted():
-            await self.bot.edit_message_text(
-                text=text, chat_id=chat_id, message_id=message_id, reply_markup=inline
-            )
+            await self.bot(call)
 
     async def edit_message_reply_markup(
         self, chat_id: int, message_id: int, reply_markup: Json | None = None
     ) -> None:
-        inline = markup(reply_markup)
-        assert inline is None or isinstance(inline, InlineKeyboardMarkup)
+        call = calls.EditMessageReplyMarkup(
+            chat_id=chat_id, message_id=message_id, reply_markup=reply_markup
+        )
         with converted():
-            await self.bot.edit_message_reply_markup(
-                chat_id=chat_id, message_id=message_id, reply_markup=inline
-            )
+            await self.bot(call)
 
     async def answer_callback_query(self, query_id: str, text: str | None = None) -> None:
         with converted():
@@ -122,17 +111,6 @@ class AiogramBotAPI:
 
     async def close(self) -> None:
         await self.bot.session.close()
-
-
-def markup(shape: Json | None) -> Markup | None:
-    """A Bot API ``reply_markup`` as aiogram's model of it."""
-    if shape is None:
-        return None
-    if "inline_keyboard" in shape:
-        return InlineKeyboardMarkup.model_validate(shape)
-    if "keyboard" in shape:
-        return ReplyKeyboardMarkup.model_validate(shape)
-    return ReplyKeyboardRemove.model_validate(shape)
 
 
 def dict_of(update: Update) -> Json:
@@ -202,6 +180,7 @@ def keep_response_models() -> None:
         GetUpdates, SendChatAction, SendDocument, SendMessage, SetMyCommands, SetWebhook,
     )  # fmt: skip
     _KEPT.extend(Response[m.__returning__] for m in methods)  # type: ignore[name-defined]
+    _KEPT.extend(Response[m.__returning__] for m in calls.LEAN_METHODS)  # type: ignore[name-defined]
 
 
 _KEPT: list[object] = []
