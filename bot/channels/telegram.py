@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request, Response
+from starlette.routing import Route
 
 from bot.bootstrap import App
 from bot.channels.agent_chat import announce_waiting
@@ -97,10 +98,12 @@ class TelegramChannel(Channel):
         return f"telegram: bot {self.bot_id} on {self.library}, {how}"
 
     def mount(self, http: FastAPI) -> None:
+        """The webhook as a plain Starlette route, first in the app: every update is a POST to
+        it, and it needs neither FastAPI's parameter handling nor the console's routes tried
+        before it."""
         if self.webhook_url:
-            http.add_api_route(
-                urlsplit(self.webhook_url).path or "/", self.webhook, methods=["POST"]
-            )
+            path = urlsplit(self.webhook_url).path or "/"
+            http.router.routes.insert(0, Route(path, self.webhook, methods=["POST"]))
 
     async def start(self) -> None:
         await self._register_commands()
