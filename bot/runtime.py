@@ -77,6 +77,7 @@ class Runtime:
         self.commits = 0  # group commits so far, and the events they carried
         self.committed_events = 0
         self._queue: list[tuple[InboundEvent, asyncio.Future[tuple[Handled, float]]]] = []
+        self._committing: asyncio.Task[None] | None = None  # commits what the queue holds
 
     async def receive(
         self,
@@ -160,22 +161,38 @@ class Runtime:
         loop = asyncio.get_running_loop()
         done: asyncio.Future[tuple[Handled, float]] = loop.create_future()
         self._queue.append((event, done))
-        if len(self._queue) == 1:
-            loop.call_soon(self._flush)
+        if self._committing is None:
+            self._committing = loop.create_task(self._commit_queued())
         return await done
 
-    def _flush(self) -> None:
+    async def _commit_queued(self) -> None:
+        """Batch after batch while events wait. A batch is handled on the loop and committed
+        on a worker thread; the next one starts once that commit is durable (SQLite has one
+        writer at a time anyway), with what arrived meanwhile."""
+        try:
+            while self._queue:
+                await self._commit_batch()
+        finally:
+            self._committing = None
+            if self._queue:  # stopped by a cancellation: nobody's event is left waiting
+                for _, done in self._queue:
+                    done.cancel()
+                self._queue.clear()
+
+    async def _commit_batch(self) -> None:
         size = max(MIN_BATCH, min(self.batch, int(self.batch_ms / self._ms_per_event)))
         # a backlog waits anyway: sharing one commit among more of it ends the wait sooner
         size = min(self.batch, max(size, len(self._queue) // BACKLOG_SHARE))
         taken, self._queue = self._queue[:size], self._queue[size:]
-        if self._queue:
-            asyncio.get_running_loop().call_soon(self._flush)
         began = time.perf_counter()
         try:
-            results = self.service.handle_batch([event for event, _ in taken])
+            results = await self.service.handle_batch_off_loop([event for event, _ in taken])
         except Exception as exc:  # the commit itself failed: nobody's event went through
             results = [exc] * len(taken)
+        except asyncio.CancelledError:
+            for _, done in taken:
+                done.cancel()
+            raise
         seconds = time.perf_counter() - began
         self.commits += 1
         self.committed_events += len(taken)

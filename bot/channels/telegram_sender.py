@@ -31,6 +31,7 @@ from bot.store.transaction import OutboxItem
 log = logging.getLogger("posbot.telegram")
 POLL_SECONDS = 1.0  # the outbox is read this often even without a notification
 RECEIPTS_AFTER, RECEIPTS_AT_ONCE = 0.005, 128  # seconds; receipts recorded in one commit
+RETRY_RECEIPTS_AFTER = 1.0  # seconds: receipts that could not be written are tried again
 MAX_BACKOFF = 30.0
 
 
@@ -47,18 +48,22 @@ class TelegramSender:
         self._receipts: list[tuple[int, dict[str, Any]]] = []
         self._unrecorded_keyboards: dict[str, int] = {}
         self._flush: asyncio.TimerHandle | None = None
+        self._recording: set[asyncio.Future[None]] = set()  # receipts being written
 
     async def run(self) -> None:
         """Deliver what the outbox holds for Telegram, as long as the channel runs: the chats
         nobody else is sending to are claimed (a lease, renewed while sending), so several
-        processes can share the outbox; what is left unsent at the stop is given back."""
+        processes can share the outbox; what is left unsent at the stop is given back. The
+        claims and receipts are written on a worker thread: the loop sends meanwhile."""
         renewed = time.monotonic()
         try:
             while True:
-                self.drain_once()
+                await self.drain_once()
                 await self.runtime.notifier.wait(CHANNEL, POLL_SECONDS)
                 if time.monotonic() - renewed > self.runtime.store.reply_lease.total_seconds() / 4:
-                    self.runtime.store.renew_claims(self._in_flight())
+                    await self.runtime.store.off_loop(
+                        self.runtime.store.renew_claims, self._in_flight()
+                    )
                     renewed = time.monotonic()
         finally:
             for task in self._busy.values():
@@ -66,13 +71,17 @@ class TelegramSender:
             for task in list(self._busy.values()):
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            self.record_receipts()
+            for recording in list(self._recording):
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(recording)
+            self._record(self._take_receipts())
             self.runtime.store.release_claims(self._in_flight())
             self._claimed.clear()
 
-    def drain_once(self) -> None:
+    async def drain_once(self) -> None:
         by_chat: dict[str, list[OutboxItem]] = {}
-        for item in self.runtime.store.claim_messages(CHANNEL):
+        store = self.runtime.store
+        for item in await store.off_loop(store.claim_messages, CHANNEL):
             by_chat.setdefault(item.user_id, []).append(item)
         for chat, items in by_chat.items():
             if chat in self._busy:  # ours already (a lease that ran out): sent by that task
@@ -117,15 +126,49 @@ class TelegramSender:
             )
 
     def record_receipts(self) -> None:
-        """Mark what was sent as sent, in one transaction. A crash before it sends those
-        replies again after the restart (delivery is at least once, as it is anyway between
-        Telegram's answer and any commit)."""
+        """Mark what was sent as sent, in one transaction, written on a worker thread. A
+        crash before it sends those replies again after the restart (delivery is at least
+        once, as it is anyway between Telegram's answer and any commit). Until it is written,
+        each chat's newest keyboard among them is known from memory."""
+        receipts = self._take_receipts()
+        if not receipts:
+            return
+        store = self.runtime.store
+        recording = asyncio.ensure_future(store.off_loop(store.mark_sent, receipts))
+        self._recording.add(recording)
+        recording.add_done_callback(functools.partial(self._recorded, receipts))
+
+    def _take_receipts(self) -> list[tuple[int, dict[str, Any]]]:
         if self._flush is not None:
             self._flush.cancel()
             self._flush = None
         receipts, self._receipts = self._receipts, []
+        return receipts
+
+    def _record(self, receipts: list[tuple[int, dict[str, Any]]]) -> None:
         self.runtime.store.mark_sent(receipts)
-        self._unrecorded_keyboards.clear()
+        self._forget_keyboards(receipts)
+
+    def _forget_keyboards(self, receipts: list[tuple[int, dict[str, Any]]]) -> None:
+        """Keyboards now written: the store knows them (a newer one, not yet, stays here)."""
+        keyboards = {r["keyboard"] for _, r in receipts if "keyboard" in r}
+        for chat, keyboard in list(self._unrecorded_keyboards.items()):
+            if keyboard in keyboards:
+                del self._unrecorded_keyboards[chat]
+
+    def _recorded(
+        self, receipts: list[tuple[int, dict[str, Any]]], recording: asyncio.Future[None]
+    ) -> None:
+        self._recording.discard(recording)
+        if not recording.cancelled() and recording.exception() is None:
+            self._forget_keyboards(receipts)
+        else:
+            log.error("telegram receipts not recorded (%s); again shortly", recording)
+            self._receipts[:0] = receipts  # the next record writes them
+            if self._flush is None:
+                self._flush = asyncio.get_running_loop().call_later(
+                    RETRY_RECEIPTS_AFTER, self.record_receipts
+                )
 
     def latest_keyboard(self, chat: str) -> int | None:
         """The message id of the newest message with buttons sent to ``chat``: a tap on any

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, bindparam, delete, func, select, upda
 from bot.request_states import FINAL_STATES
 from bot.store.claims import Claims
 from bot.store.database import READ_ONLY
+from bot.store.off_loop import OffLoop
 from bot.store.people import People
 from bot.store.records import Verification, verification_of
 from bot.store.tables import (
@@ -31,7 +32,7 @@ from bot.store.tables import (
     TRANSCRIPT,
     VERIFICATION,
 )
-from bot.store.transaction import OutboxItem, Tx, outbox_item
+from bot.store.transaction import OutboxItem, Tx, hot_sql, outbox_item
 from bot.validation.masking import mask_merchant_id, mask_serial
 
 Clock = Callable[[], datetime]
@@ -52,20 +53,7 @@ class OpenRequest:
     changes: int  # statuses it has had: tells a change apart from the same change seen again
 
 
-# asked at every tap: built once, only its values bound
-LAST_KEYBOARD = (
-    select(OUTBOX.c.keyboard)
-    .where(
-        OUTBOX.c.channel == bindparam("channel"),
-        OUTBOX.c.user_id == bindparam("user"),
-        OUTBOX.c.keyboard.is_not(None),
-    )
-    .order_by(OUTBOX.c.id.desc())
-    .limit(1)
-)
-
-
-class Store(Claims, People):
+class Store(Claims, People, OffLoop):
     def __init__(
         self, engine: Engine, clock: Clock = utcnow, reply_lease: timedelta | None = None
     ) -> None:
@@ -155,11 +143,17 @@ class Store(Claims, People):
 
     def last_keyboard(self, channel: str, user_id: str) -> int | None:
         """The platform's id of the last message with buttons delivered to that user: a tap
-        on any other is on an earlier message."""
-        with self._read() as connection:
-            values = {"channel": channel, "user": user_id}
-            found = connection.execute(LAST_KEYBOARD, values).scalar()
-        return None if found is None else int(found)
+        on any other is on an earlier message. Asked at every tap: one statement on the
+        driver's own connection, no transaction around it."""
+        connection = self.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(hot_sql(self.engine.dialect.name).last_keyboard, (channel, user_id))
+            found = cursor.fetchone()
+            cursor.close()
+        finally:
+            connection.close()  # back to the pool, which rolls back what the driver began
+        return None if found is None or found[0] is None else int(found[0])
 
     def mark_unreachable(self, channel: str, user_id: str) -> None:
         """The platform refuses delivery (the merchant blocked the bot): the conversation says

@@ -79,9 +79,18 @@ class HotSql:
         )
         self.outbox_payload = q("SELECT payload FROM outbox WHERE id = ?")
         self.finish = q("UPDATE outbox SET done_at = ?, payload = ? WHERE id = ?")
+        # asked at every button tap, outside any transaction
+        self.last_keyboard = q(
+            "SELECT keyboard FROM outbox WHERE channel = ? AND user_id = ? "
+            "AND keyboard IS NOT NULL ORDER BY id DESC LIMIT 1"
+        )
 
 
 _HOT: dict[str, HotSql] = {}
+
+
+def hot_sql(dialect: str) -> HotSql:
+    return _HOT.get(dialect) or _HOT.setdefault(dialect, HotSql(dialect))
 
 
 class Tx(Records, HandoffRecords):
@@ -92,7 +101,7 @@ class Tx(Records, HandoffRecords):
         self.connection = connection
         self.now = now
         dialect = connection.dialect.name
-        self.sql = _HOT.get(dialect) or _HOT.setdefault(dialect, HotSql(dialect))
+        self.sql = hot_sql(dialect)
         self.cursor = connection.connection.cursor()
         utc = now.astimezone(UTC)
         self.stamp: Any = utc if dialect == "postgresql" else utc.strftime(SQLITE_TIME)
