@@ -21,7 +21,8 @@ from bot.engine.events import InboundEvent
 from bot.errors import ProviderError, ProviderRejected, ProviderUnavailable
 from bot.providers.base import Balance, Filing, Provider
 from bot.providers.exports import with_workbook
-from bot.providers.letter import letter_values, load_letter_template, render_letter
+from bot.providers.letter import letter_values, load_letter_template
+from bot.providers.letter_worker import render_aside
 from bot.store.transaction import OutboxItem
 
 T = TypeVar("T")
@@ -154,13 +155,14 @@ class EffectRunner:
             "serial": filing.serial,
         }
         if self.letters is not None:
-            data["letter"] = self._letter(filing, status.ticket)
+            data["letter"] = await self._letter(filing, status.ticket)
         return "filed", data
 
-    def _letter(self, filing: Filing, ticket: str) -> dict[str, str]:
-        """The application letter of ``filing``, for the merchant's own records."""
+    async def _letter(self, filing: Filing, ticket: str) -> dict[str, str]:
+        """The application letter of ``filing``, for the merchant's own records (rendered in
+        a worker process: the loop answers others meanwhile)."""
         template = load_letter_template(self.letters or Path(), self.provider.name)
-        pdf = render_letter(template, letter_values(filing, ticket=ticket))
+        pdf = await render_aside(template, letter_values(filing, ticket=ticket))
         return {
             "name": f"{ticket}-application.pdf",
             "content_type": "application/pdf",

@@ -17,6 +17,7 @@ from typing import Any
 
 import jinja2
 import yaml
+from jinja2.sandbox import SandboxedEnvironment
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
@@ -26,7 +27,8 @@ from bot.errors import ProviderFileError, ProviderFileErrors
 
 CJK, LATIN = "STSong-Light", "Helvetica"
 MARGIN, WIDTH = 64.0, A4[0] - 128.0
-_env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)  # a PDF, not HTML
+# sandboxed: a provider file's template cannot reach Python; a PDF, not HTML: no escaping
+_env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
 # a line of a template is compiled once, not at every letter
 _compiled = functools.lru_cache(maxsize=1024)(_env.from_string)
 
