@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, delete, func, select, update
+from sqlalchemy import Connection, Engine, delete, func, select, update
 
 from bot.request_states import FINAL_STATES
 from bot.store.claims import Claims
@@ -123,20 +123,15 @@ class Store(Claims, People, OffLoop):
         ``keyboard`` the id of its message with buttons — in one statement."""
         if sent:
             with self.transaction() as tx:
-                tx.connection.execute(
-                    update(OUTBOX)
-                    .where(OUTBOX.c.id == bindparam("outbox_id"))
-                    .values(
-                        done_at=tx.now,
-                        receipt=bindparam("receipt_json"),
-                        keyboard=bindparam("keyboard_id"),
-                    ),
+                tx.cursor.executemany(
+                    tx.sql.sent,
                     [
-                        {
-                            "outbox_id": outbox_id,
-                            "receipt_json": json.dumps(receipt, ensure_ascii=False),
-                            "keyboard_id": receipt.get("keyboard"),
-                        }
+                        (
+                            tx.stamp,
+                            json.dumps(receipt, ensure_ascii=False),
+                            receipt.get("keyboard"),
+                            outbox_id,
+                        )
                         for outbox_id, receipt in sent
                     ],
                 )

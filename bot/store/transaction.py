@@ -79,6 +79,8 @@ class HotSql:
         )
         self.outbox_payload = q("SELECT payload FROM outbox WHERE id = ?")
         self.finish = q("UPDATE outbox SET done_at = ?, payload = ? WHERE id = ?")
+        # a sender's receipts, many at once
+        self.sent = q("UPDATE outbox SET done_at = ?, receipt = ?, keyboard = ? WHERE id = ?")
         # asked at every button tap, outside any transaction
         self.last_keyboard = q(
             "SELECT keyboard FROM outbox WHERE channel = ? AND user_id = ? "
