@@ -11,6 +11,8 @@ import yaml
 
 from bot.understanding.matcher import OUT_OF_SCOPE, Matcher, Scored
 from bot.understanding.normalize import Folder
+from bot.understanding.plainly import Plainly
+from bot.understanding.plainly import check as check_plainly
 from bot.understanding.slots import find_slots
 from bot.validation import Validator
 
@@ -46,11 +48,12 @@ class LocaleModel:
     matcher: Matcher
     threshold: float
     destructive_threshold: float
+    plainly: Plainly = field(default_factory=lambda: Plainly({}, str))
 
 
 def load_examples(path: Path) -> dict[str, Any]:
     """One locale's intents file as written: ``aliases``, ``intents: {name: [examples]}``,
-    optional ``threshold`` / ``destructive_threshold``."""
+    optional ``threshold`` / ``destructive_threshold``, ``plainly`` (see plainly.py)."""
     data = yaml.load(path.read_text(encoding="utf-8"), Loader=_SafeLoader) or {}
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a mapping with 'intents'")
@@ -81,6 +84,7 @@ class Understanding:
                 Matcher(examples),
                 float(data.get("threshold", THRESHOLD)),
                 float(data.get("destructive_threshold", DESTRUCTIVE_THRESHOLD)),
+                Plainly(_mapping(data.get("plainly")), folder.fold),
             )
         return cls(models, default_locale)
 
@@ -116,6 +120,10 @@ class Understanding:
         return Meaning(intent, round(confidence, 3), slots)
 
 
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}  # flows check says what is wrong
+
+
 def _decide(
     ranked: list[Scored] | Any, model: LocaleModel, folded: str
 ) -> tuple[str | None, float]:
@@ -129,6 +137,7 @@ def _decide(
         top.score < model.destructive_threshold
         or top.score - runner_up < MARGIN
         or sum(c.isalnum() for c in folded) < 2  # "注", "停": one character is not a request
+        or not model.plainly.allows(top.intent, folded)  # "close", "终端怎么办": not said
     ):
         return None, top.score
     return top.intent, top.score
@@ -171,6 +180,7 @@ def check_examples(locales_dir: Path, known: set[str], catalog_has: Any) -> list
             for text in texts:
                 if not isinstance(text, str) or not text.strip():
                     problems.append(f"{where}: '{name}' example {text!r} is not text (quote it)")
+        problems.extend(f"{where}: {p}" for p in check_plainly(data.get("plainly"), set(CAREFUL)))
         for key in ("aliases",):
             table = data.get(key) or {}
             if not isinstance(table, dict) or not all(
