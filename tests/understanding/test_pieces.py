@@ -11,6 +11,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.understanding import DESTRUCTIVE, Meaning, Understanding, find_slots
+from bot.understanding.answers import AnswerShape
 from bot.understanding.matcher import Matcher, negated
 from bot.understanding.model import DESTRUCTIVE_THRESHOLD, check_examples
 from bot.understanding.normalize import NUMBER, Folder, simplified
@@ -316,3 +317,28 @@ def test_flows_check_names_a_bad_plainly_section(tmp_path: Path) -> None:
         "locales/en/intents.yaml: 'plainly' names 'status': only "
         "['cancel', 'deregister', 'lang', 'restart', 'suspend'] are held back"
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "locale", "not_read_as"),
+    [
+        ("顾客说卡没问题但刷不过", "zh_CN", "yes"),  # long: it holds an answer, it is not one
+        ("押金可以退回来吗", "zh_CN", "yes"),  # it asks
+        ("不管它行不行", "zh_CN", "no"),
+        ("card declined again, whats wrong", "en", "no"),
+    ],
+)
+def test_a_question_holding_an_answer_word_is_not_that_answer(
+    understanding: Understanding, text: str, locale: str, not_read_as: str
+) -> None:
+    """Regression (issue 20): "没问题", "可以", "wrong" inside a question read as yes or no,
+    so at a confirmation the merchant's question would have confirmed."""
+    assert understanding.read(text, locale).intent != not_read_as
+
+
+def test_an_answer_is_short_and_does_not_ask() -> None:
+    shape = AnswerShape(["吗", "what", "?"], str.lower)
+    assert shape.fits("好的") and shape.fits("没问题 确认") and shape.fits("yes that s right")
+    assert not shape.fits("押金可以退吗") and not shape.fits("ok?") and not shape.fits("what")
+    assert shape.fits("somewhat ok")  # a Latin marker is a whole word
+    assert not shape.fits("顾客说卡没问题但刷不过了")  # ten characters: not a bare answer
