@@ -210,3 +210,22 @@ async def test_handed_back_at_the_question_that_handed_over_it_is_asked_afresh(
     said = await client.send("13800138000")
     assert said.keys == ["confirm.details"]
     assert "1021*******0001" in said.text and "LKL8****1234" in said.text
+
+
+async def test_leaving_a_person_who_helps_keeps_what_was_entered(tmp_path: Path) -> None:
+    """/cancel while an agent holds the conversation: the help is over (closed by the merchant)
+    and the bot carries on where the merchant was; a second /cancel drops the request."""
+    bot = Bot(tmp_path)
+    client = bot.client("m", locale="en")
+    await client.to_the_code_question()
+    await client.send(CODE)
+    await client.tap("tick:backup_slips@checklist")
+    await client.send("/agent")
+    await client.agent("claim")
+    assert (await client.send("hello?")).keys == []  # for the person
+    said = await client.send("/cancel")
+    assert said.keys == ["handoff.left", "checklist.intro"]
+    assert "✅ Back up the settlement slips" in said.text
+    [closed] = handoffs(bot)
+    assert closed["closed_by"] == "merchant" and closed["closed_at"] is not None
+    assert (await client.send("/cancel")).keys == ["system.cancelled", "menu.prompt"]
