@@ -16,10 +16,9 @@ import json
 from typing import Any
 
 from bot.engine.events import InboundEvent
-from bot.engine.state import ConversationState
+from bot.engine.state import HELD, ConversationState
 from bot.store.transaction import Tx
 
-HELD = ("waiting_agent", "with_agent")
 AUDITED = {"claim", "release", "handback", "close", "correct"}
 
 

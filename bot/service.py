@@ -18,10 +18,10 @@ from bot.engine.agents import FEEDBACK_FLOW
 from bot.engine.engine import Engine, Outcome, UnknownFlowVersion
 from bot.engine.events import Effect, InboundEvent, Reply
 from bot.engine.loader import parse_flow
-from bot.engine.state import ConversationState
+from bot.engine.state import HELD, ConversationState
 from bot.errors import NoConversation, PosbotError
 from bot.guards import Guards
-from bot.handoff import HELD, Handoffs
+from bot.handoff import Handoffs
 from bot.store.repository import Store
 from bot.store.transaction import OutboxItem, Tx
 from bot.validation import safe_text

@@ -167,3 +167,65 @@ async def test_a_hand_back_to_a_step_the_bot_cannot_show_yet_is_refused(tmp_path
     said = await client.agent("handback", step="code")
     assert said.keys == ["agent.handed_back", "ask.code"]
     assert (await client.send(CODE)).keys == ["code.ok", "checklist.intro"]
+
+
+async def test_handed_back_where_the_merchant_was_the_checklist_keeps_its_ticks(
+    tmp_path: Path,
+) -> None:
+    """Regression (issue 20): a hand-off replaced the step's progress with its own mark, so a
+    hand-back at the checklist (the console's default: the step the merchant was at) started
+    it over, the items ticked before unticked. Now the progress is set aside and comes back."""
+    bot = Bot(tmp_path)
+    client = bot.client("m", locale="en")
+    await client.to_the_code_question()
+    assert (await client.send(CODE)).keys == ["code.ok", "checklist.intro"]
+    await client.tap("tick:backup_daily@checklist")
+    await client.send("/agent")
+    await client.agent("claim")
+    said = await client.agent("handback", step="checklist")
+    assert said.keys == ["agent.handed_back", "checklist.intro"]
+    assert "✅ Back up the daily settlement reports" in said.text
+    said = await client.tap("next@checklist")
+    assert said.keys == ["checklist.item"] and "Item 1/5" in said.text
+
+
+async def test_handed_back_at_the_question_that_handed_over_it_is_asked_afresh(
+    tmp_path: Path,
+) -> None:
+    """Three wrong phones hand over; handed back at that question (or left with /cancel) the
+    merchant number and serial are still there and the phone has its three tries again."""
+    bot = Bot(tmp_path)
+    client = bot.client("m", locale="en")
+    await client.send("/deregister")
+    await client.send("102100058120001")
+    await client.send("LKL8A2301234")
+    for wrong in ("12345", "23456"):
+        await client.send(wrong)
+    assert (await client.send("34567")).keys[-2:] == ["handoff.retries", "handoff.queue"]
+    await client.agent("claim")
+    said = await client.agent("handback", step="phone")
+    assert said.keys == ["agent.handed_back", "ask.phone"]
+    said = await client.send("12345")
+    assert said.keys[-1] == "retry.left" and "2 tries left" in said.text
+    said = await client.send("13800138000")
+    assert said.keys == ["confirm.details"]
+    assert "1021*******0001" in said.text and "LKL8****1234" in said.text
+
+
+async def test_leaving_a_person_who_helps_keeps_what_was_entered(tmp_path: Path) -> None:
+    """/cancel while an agent holds the conversation: the help is over (closed by the merchant)
+    and the bot carries on where the merchant was; a second /cancel drops the request."""
+    bot = Bot(tmp_path)
+    client = bot.client("m", locale="en")
+    await client.to_the_code_question()
+    await client.send(CODE)
+    await client.tap("tick:backup_slips@checklist")
+    await client.send("/agent")
+    await client.agent("claim")
+    assert (await client.send("hello?")).keys == []  # for the person
+    said = await client.send("/cancel")
+    assert said.keys == ["handoff.left", "checklist.intro"]
+    assert "✅ Back up the settlement slips" in said.text
+    [closed] = handoffs(bot)
+    assert closed["closed_by"] == "merchant" and closed["closed_at"] is not None
+    assert (await client.send("/cancel")).keys == ["system.cancelled", "menu.prompt"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from bot.engine.resume import resume
 from bot.validation import Invalid
 
 if TYPE_CHECKING:
@@ -68,6 +69,10 @@ def on_agent(turn: Turn, payload: Mapping[str, Any]) -> None:
 
 
 def handback(turn: Turn, step: object) -> None:
+    """Back to the bot at ``step``: at the step the merchant was at, on from there with its
+    progress (see ``resume``); at another, that step afresh; "menu", the menu."""
+    if step == turn.state.step and resume(turn, "agent.handed_back"):
+        return
     turn.say("agent.handed_back")
     turn.state.status = "active"
     turn.state.awaiting = None

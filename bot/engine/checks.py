@@ -38,6 +38,7 @@ SYSTEM_KEYS: tuple[str, ...] = (
     "handoff.requested",
     "handoff.retries",
     "handoff.waiting",
+    "handoff.left",
     "handoff.error",
     "shield.card",
     "shield.code",

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from bot.engine.resume import resume
+from bot.engine.state import HELD
 from bot.i18n import resolve_locale
 from bot.request_states import FILING, FINAL_STATES
 
@@ -27,6 +29,8 @@ def start(turn: Turn, arg: str) -> None:
 
 
 def cancel(turn: Turn, arg: str) -> None:
+    if turn.state.status in HELD and resume(turn, "handoff.left"):
+        return  # it only leaves the queue: on where the merchant was, nothing entered lost
     latest = turn.state.latest_request
     if turn.state.status == "waiting_effect" and getattr(turn.step, "call", "") == "submit":
         turn.say("system.cancelled_filing")  # too late to stop: the filing is on its way

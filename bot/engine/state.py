@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 # waiting_agent: in the queue for a person; with_agent: a person holds it, the bot is silent
 Status = Literal["active", "waiting_effect", "waiting_agent", "with_agent", "done"]
+HELD = ("waiting_agent", "with_agent")  # a person is awaited or helps: the bot keeps quiet
 
 
 @dataclass(slots=True)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.engine.events import Attachment, Button, Effect, Reply
 from bot.engine.expressions import evaluate
+from bot.engine.resume import hold
 from bot.engine.state import ConversationState, TrackedRequest
 from bot.engine.steps import Step
 from bot.understanding import ANSWERS, Meaning
@@ -141,9 +142,7 @@ class Turn:
     def handoff(
         self, reason: str, message: str, *, first: tuple[str, Mapping[str, Any]] | None = None
     ) -> None:
-        self.state.status = "waiting_agent"
-        self.state.awaiting = None
-        self.state.cursor = {"handoff": reason}
+        hold(self, reason)  # the step's progress set aside for when the merchant is back
         if first is None:
             self.say(message)
         else:

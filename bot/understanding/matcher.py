@@ -73,14 +73,16 @@ class Matcher:
         # an n-gram no example has weighs as the rarest: it counts in the message's length, so
         # "押金能退吗 顺便问下你们招聘吗" is less like "押金能退吗" than the question alone
         self._unseen = math.log(1 + n) + 1.0
-        self._index: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        # per n-gram: (example, its weight there, that weight squared), squared once here
+        self._index: dict[str, list[tuple[int, float, float]]] = defaultdict(list)
         # a short example ("是", "ok") inside a long message says little about it
         self._negated = [negated(text) for text in self._texts]
         self._short = [min(1.0, len(text.replace(" ", "")) / 3.0) for text in self._texts]
         for i, row in enumerate(rows):
             vector = self._weigh(row)
             for gram, weight in vector.items():
-                self._index[gram].append((i, weight))
+                self._index[gram].append((i, weight, weight * weight))
+        self._index = dict(self._index)  # a lookup of an unknown n-gram must not grow it
 
     def _weigh(self, row: Mapping[str, float]) -> dict[str, float]:
         vector = {g: tf * self._idf.get(g, self._unseen) for g, tf in row.items()}
@@ -92,17 +94,18 @@ class Matcher:
         if not folded:
             return []
         vector = self._weigh(features(folded))
-        sims: dict[int, float] = defaultdict(float)
-        contained: dict[int, float] = defaultdict(float)
+        # lists, not dicts: the hot loop of a message, over every example sharing an n-gram
+        sims = [0.0] * len(self._texts)
+        contained = [0.0] * len(self._texts)  # how much of the example the message holds
+        index = self._index
         for gram, weight in vector.items():
-            for i, other in self._index.get(gram, ()):
+            for i, other, squared in index.get(gram, ()):
                 sims[i] += weight * other
-                contained[i] += other * other  # how much of the example the message holds
+                contained[i] += squared
         best: dict[str, float] = {}
         negation = negated(folded)
-        for i, sim in sims.items():
-            if sim < 0.15:
-                continue
+        for i in [i for i, sim in enumerate(sims) if sim >= 0.15]:
+            sim = sims[i]
             ratio = fuzz.ratio(folded, self._texts[i]) / 100.0
             within = contained[i] * self._short[i]
             score = 0.45 * sim + 0.35 * within + 0.2 * ratio

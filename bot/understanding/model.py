@@ -9,8 +9,11 @@ from typing import Any
 
 import yaml
 
+from bot.understanding.answers import AnswerShape
 from bot.understanding.matcher import OUT_OF_SCOPE, Matcher, Scored
 from bot.understanding.normalize import Folder
+from bot.understanding.plainly import Plainly
+from bot.understanding.plainly import check as check_plainly
 from bot.understanding.slots import find_slots
 from bot.validation import Validator
 
@@ -46,11 +49,14 @@ class LocaleModel:
     matcher: Matcher
     threshold: float
     destructive_threshold: float
+    plainly: Plainly = field(default_factory=lambda: Plainly({}, str))
+    answer: AnswerShape = field(default_factory=lambda: AnswerShape((), str))
 
 
 def load_examples(path: Path) -> dict[str, Any]:
     """One locale's intents file as written: ``aliases``, ``intents: {name: [examples]}``,
-    optional ``threshold`` / ``destructive_threshold``."""
+    optional ``threshold`` / ``destructive_threshold``, ``plainly`` (see plainly.py),
+    ``questions`` (see answers.py)."""
     data = yaml.load(path.read_text(encoding="utf-8"), Loader=_SafeLoader) or {}
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a mapping with 'intents'")
@@ -81,6 +87,8 @@ class Understanding:
                 Matcher(examples),
                 float(data.get("threshold", THRESHOLD)),
                 float(data.get("destructive_threshold", DESTRUCTIVE_THRESHOLD)),
+                Plainly(_mapping(data.get("plainly")), folder.fold),
+                AnswerShape(_texts(data.get("questions")), folder.fold),
             )
         return cls(models, default_locale)
 
@@ -116,19 +124,33 @@ class Understanding:
         return Meaning(intent, round(confidence, 3), slots)
 
 
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}  # flows check says what is wrong
+
+
+def _texts(value: object) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
 def _decide(
     ranked: list[Scored] | Any, model: LocaleModel, folded: str
 ) -> tuple[str | None, float]:
+    if ranked and not model.answer.fits(folded):  # a question holding "没问题" is no yes
+        ranked = [s for s in ranked if s.intent not in ANSWERS]
     if not ranked:
         return None, 0.0
     top = ranked[0]
-    runner_up = ranked[1].score if len(ranked) > 1 else 0.0
     if top.intent == OUT_OF_SCOPE or top.score < model.threshold:
         return None, top.score
+    # the next reading the message could have: a destructive one it does not say plainly is
+    # no rival ("停机怎么办理" is near "注销终端要怎么办理" but cannot be a deregistration)
+    plainly = model.plainly
+    runner_up = next((s.score for s in ranked[1:] if plainly.allows(s.intent, folded)), 0.0)
     if top.intent in CAREFUL and (
         top.score < model.destructive_threshold
         or top.score - runner_up < MARGIN
         or sum(c.isalnum() for c in folded) < 2  # "注", "停": one character is not a request
+        or not plainly.allows(top.intent, folded)  # "close", "终端怎么办": not said
     ):
         return None, top.score
     return top.intent, top.score
@@ -171,6 +193,9 @@ def check_examples(locales_dir: Path, known: set[str], catalog_has: Any) -> list
             for text in texts:
                 if not isinstance(text, str) or not text.strip():
                     problems.append(f"{where}: '{name}' example {text!r} is not text (quote it)")
+        problems.extend(f"{where}: {p}" for p in check_plainly(data.get("plainly"), set(CAREFUL)))
+        if not isinstance(data.get("questions") or [], list):
+            problems.append(f"{where}: 'questions' must be a list of text")
         for key in ("aliases",):
             table = data.get(key) or {}
             if not isinstance(table, dict) or not all(

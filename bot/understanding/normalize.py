@@ -1,6 +1,7 @@
 """Folding what merchants type into one shape before matching: full-width → half-width (NFKC),
 traditional → simplified (OpenCC's t2s tables, shipped inside the package), lower case, the
-locale's aliases (typos, abbreviations: "pos机", "刷卡机", "cancle"), numbers → one token."""
+locale's aliases (typos, abbreviations: "pos机", "刷卡机", "cancle"), numbers and serials → one
+token."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from bot.validation import normalize
 
 NUMBER = "#"  # every run of digits (a phone, an amount, "180 天") folds to one mark
 _DIGITS = re.compile(r"\d+", re.ASCII)
+# a serial or a code of letters and digits ("lkl8a2301234", "sn123"): one mark too
+_SERIAL = re.compile(r"(?<![a-z])[a-z]+\d[a-z\d]*", re.ASCII)
 # what is neither a letter, a digit, a CJK character nor an emoji: separators, not meaning
 _NOISE = re.compile(r"[\s!\"$%&'()*+,\-./:;<=>@\[\\\]^_`{|}~·…。，、！？：；“”‘’（）【】《》]+")
 
@@ -49,7 +52,8 @@ class Folder:
         text = simplified(normalize(text)).lower()
         if self._pattern is not None:
             text = self._pattern.sub(lambda m: self._aliases[m.group(0)], text)
-        text = " ".join(_NOISE.sub(" ", _DIGITS.sub(NUMBER, text)).split())
+        text = _DIGITS.sub(NUMBER, _SERIAL.sub(NUMBER, text))
+        text = " ".join(_NOISE.sub(" ", text).split())
         if self._fillers is not None:
             bare = " ".join(self._fillers.sub(" ", text).split())
             text = bare or text

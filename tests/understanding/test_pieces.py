@@ -11,9 +11,12 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.understanding import DESTRUCTIVE, Meaning, Understanding, find_slots
+from bot.understanding.answers import AnswerShape
 from bot.understanding.matcher import Matcher, negated
-from bot.understanding.model import DESTRUCTIVE_THRESHOLD
+from bot.understanding.model import DESTRUCTIVE_THRESHOLD, check_examples
 from bot.understanding.normalize import NUMBER, Folder, simplified
+from bot.understanding.plainly import Plainly
+from bot.understanding.plainly import check as plainly_check
 from bot.validation import Valid, validators
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -171,6 +174,50 @@ def test_a_vague_message_is_not_guessed_as_a_destructive_intent(
     assert understanding.read(text, "en" if text.isascii() else "zh_CN").intent is None
 
 
+@pytest.mark.parametrize(
+    ("text", "locale"),
+    [
+        ("close", "en"),
+        ("remove", "en"),
+        ("close it?", "en"),
+        ("shut down", "en"),
+        ("terminate", "en"),
+        ("终端怎么办", "zh_CN"),
+        ("終端怎麼辦", "zh_CN"),
+    ],
+)
+def test_a_destructive_reading_needs_the_act_named_or_put_to_the_terminal(
+    understanding: Understanding, text: str, locale: str
+) -> None:
+    """Regression (issue 20): a bare verb ("close") or the terminal with no act ("终端怎么办")
+    scored as a deregistration; the bot now asks instead of guessing."""
+    assert understanding.read(text, locale).intent is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["close my terminal", "I want to close my POS account", "cancel my merchant terminal"],
+)
+def test_the_act_put_to_the_terminal_or_account_is_a_deregistration(
+    understanding: Understanding, text: str
+) -> None:
+    assert understanding.read(text, "en").intent == "deregister"
+
+
+def test_plainly_names_suffice_acts_need_an_object() -> None:
+    rule = Plainly(
+        {"objects": ["terminal"], "deregister": {"names": ["deregist"], "acts": ["close"]}},
+        str.lower,
+    )
+    assert rule.allows("deregister", "deregistration please")  # a Latin term: a word's start
+    assert not rule.allows("deregister", "close") and not rule.allows("deregister", "enclose")
+    assert rule.allows("deregister", "terminal, close it") and rule.allows("suspend", "x")
+    good = {"objects": ["终端"], "deregister": {"names": ["注销"]}}
+    assert plainly_check(good, DESTRUCTIVE) == []
+    problems = plainly_check({"status": {}, "cancel": {"acts": [1]}, "objects": "x"}, DESTRUCTIVE)
+    assert len(problems) == 3
+
+
 @pytest.mark.parametrize("text", ["注", "销", "停", "退"])
 def test_a_single_character_is_not_read_as_a_destructive_intent(
     understanding: Understanding, text: str
@@ -258,3 +305,40 @@ def test_read_never_raises_and_returns_a_meaning(
     understanding: Understanding, text: str, locale: str
 ) -> None:
     _check_meaning(understanding, understanding.read(text, locale, CHECKS))
+
+
+def test_flows_check_names_a_bad_plainly_section(tmp_path: Path) -> None:
+    (tmp_path / "en").mkdir()
+    (tmp_path / "en" / "intents.yaml").write_text(
+        "plainly:\n  status: {names: [where]}\nintents:\n  status: [status]\n", encoding="utf-8"
+    )
+    problems = check_examples(tmp_path, {"status"}, lambda locale, key: True)
+    assert problems == [
+        "locales/en/intents.yaml: 'plainly' names 'status': only "
+        "['cancel', 'deregister', 'lang', 'restart', 'suspend'] are held back"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "locale", "not_read_as"),
+    [
+        ("顾客说卡没问题但刷不过", "zh_CN", "yes"),  # long: it holds an answer, it is not one
+        ("押金可以退回来吗", "zh_CN", "yes"),  # it asks
+        ("不管它行不行", "zh_CN", "no"),
+        ("card declined again, whats wrong", "en", "no"),
+    ],
+)
+def test_a_question_holding_an_answer_word_is_not_that_answer(
+    understanding: Understanding, text: str, locale: str, not_read_as: str
+) -> None:
+    """Regression (issue 20): "没问题", "可以", "wrong" inside a question read as yes or no,
+    so at a confirmation the merchant's question would have confirmed."""
+    assert understanding.read(text, locale).intent != not_read_as
+
+
+def test_an_answer_is_short_and_does_not_ask() -> None:
+    shape = AnswerShape(["吗", "what", "?"], str.lower)
+    assert shape.fits("好的") and shape.fits("没问题 确认") and shape.fits("yes that s right")
+    assert not shape.fits("押金可以退吗") and not shape.fits("ok?") and not shape.fits("what")
+    assert shape.fits("somewhat ok")  # a Latin marker is a whole word
+    assert not shape.fits("顾客说卡没问题但刷不过了")  # ten characters: not a bare answer
