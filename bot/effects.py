@@ -19,6 +19,7 @@ from tenacity import (
 
 from bot.engine.events import InboundEvent
 from bot.errors import ProviderError, ProviderRejected, ProviderUnavailable
+from bot.exports.fit import AttachmentFit
 from bot.providers.base import Balance, Filing, Provider
 from bot.providers.exports import with_workbook
 from bot.providers.letter import letter_values, load_letter_template, render_letter
@@ -48,8 +49,11 @@ class EffectRunner:
         attempts: int = 3,
         wait_max: float = 2.0,
         letters: Path | None = None,
+        fit: AttachmentFit | None = None,
     ) -> None:
         self.provider = provider
+        # exports made to fit the merchant's channel: split, or linked (None: sent as they are)
+        self.fit = fit or AttachmentFit(None)
         self.letters = letters  # application letter templates: a filing brings its letter
         self.attempts = attempts
         self.wait_max = wait_max
@@ -68,7 +72,8 @@ class EffectRunner:
         if refused:  # refused in the store before any call: the provider is not asked
             outcome, data = str(refused[0]), dict(refused[1])
         else:
-            params = {**payload["params"], "check": str(item.id)}  # names this call
+            # "check" names this call; "channel" is where its result goes
+            params = {**payload["params"], "check": str(item.id), "channel": item.channel}
             try:
                 outcome, data = await self._calls[payload["call"]](params)
             except ProviderError as exc:
@@ -171,14 +176,19 @@ class EffectRunner:
         files = await self._ask(lambda: self.provider.export_records(p["merchant_id"], p["serial"]))
         if not files:
             return "unavailable", {}
-        files = with_workbook(files)  # the CSVs, and the same as one XLSX
-        return "exported", {
+        # the CSVs, and the same as one XLSX; what the channel cannot carry: split or linked
+        fitted = self.fit.fit(p["channel"], with_workbook(files))
+        data: dict[str, Any] = {
             "files": [
                 {
                     "name": f.name,
                     "content_type": f.content_type,
                     "data": base64.b64encode(f.data).decode(),
                 }
-                for f in files
+                for f in fitted.files
             ]
         }
+        if fitted.links:
+            data["links"] = [{"name": k.name, "url": k.url, "size": k.size} for k in fitted.links]
+            data["link_hours"] = max(1, round(self.fit.link_seconds / 3600))
+        return "exported", data
