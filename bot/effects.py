@@ -17,8 +17,9 @@ from tenacity import (
     wait_exponential,
 )
 
+from bot.engine.calls import CALLS
 from bot.engine.events import InboundEvent
-from bot.errors import ProviderError, ProviderRejected, ProviderUnavailable
+from bot.errors import ProviderCannotCheck, ProviderError, ProviderRejected, ProviderUnavailable
 from bot.exports.fit import AttachmentFit
 from bot.providers.base import Balance, Filing, Provider
 from bot.providers.exports import with_workbook
@@ -76,6 +77,9 @@ class EffectRunner:
             params = {**payload["params"], "check": str(item.id), "channel": item.channel}
             try:
                 outcome, data = await self._calls[payload["call"]](params)
+            except ProviderCannotCheck as exc:  # a person checks instead, where the flow can say
+                outcome = "unchecked" if "unchecked" in CALLS[payload["call"]] else "unavailable"
+                data = {"what": exc.what}
             except ProviderError as exc:
                 outcome, data = "unavailable", {"error": type(exc).__name__}
         return InboundEvent(

@@ -87,6 +87,11 @@ class Settings(BaseSettings):
         default="sqlite:///./var/desk.db",
         description="a database URL such as sqlite:///var/desk.db",
     )
+    # their terminal directory: a CSV file of the operator's terminals (and, optionally, what
+    # each owes); unset, an agent verifies every terminal (the demo: the sandbox's terminals)
+    desk_terminals: Path | None = Field(
+        default=None, description="a CSV file: merchant_id,serial,registered_phone,…"
+    )
     smtp_host: str = Field(default="127.0.0.1", description="the SMTP server's host")
     smtp_port: int = Field(default=25, ge=1, le=65535, description="a port, 1 to 65535")
     smtp_username: str | None = None
