@@ -5,6 +5,7 @@ there is answered here without calling the provider."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -180,8 +181,9 @@ class EffectRunner:
         files = await self._ask(lambda: self.provider.export_records(p["merchant_id"], p["serial"]))
         if not files:
             return "unavailable", {}
-        # the CSVs, and the same as one XLSX; what the channel cannot carry: split or linked
-        fitted = self.fit.fit(p["channel"], with_workbook(files))
+        # the CSVs, and the same as one XLSX; what the channel cannot carry: split or linked —
+        # in a thread: a big export is seconds of work and disk the other chats need not wait on
+        fitted = await asyncio.to_thread(lambda: self.fit.fit(p["channel"], with_workbook(files)))
         data: dict[str, Any] = {
             "files": [
                 {
