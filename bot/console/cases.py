@@ -19,6 +19,7 @@ from starlette.responses import Response
 from bot.bootstrap import App
 from bot.console.case import DETAILS, case_of
 from bot.console.desk_status import desk_requests, set_desk_status
+from bot.console.verify_form import balance_from_form
 from bot.console.web import agent_for, checked_form, page
 from bot.engine.events import InboundEvent
 from bot.engine.state import ConversationState
@@ -172,6 +173,11 @@ async def _act(
         payload["step"] = form.get("step") or "menu"
     elif action == "correct":
         payload.update(slot=form.get("slot", ""), value=form.get("value", ""))
+    elif action == "verify":  # checked with a provider posbot cannot check online
+        balance = balance_from_form(form)
+        if isinstance(balance, str):
+            return balance
+        payload["balance"] = balance
     elif action not in ("claim", "release", "close"):
         return f"unknown action {action}"
     why = app.engine.refusal(ConversationState.from_json(row["state"]), payload)
