@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import os
 import re
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,7 +62,7 @@ class ExportLinks:
         self.purge()
         file_id = hashlib.sha256(file.data).hexdigest()
         path = self.folder / file_id
-        temporary = path.with_name(f".{file_id}.{os.getpid()}.tmp")
+        temporary = path.with_name(f".{file_id}.{secrets.token_hex(8)}.tmp")  # one per writer
         temporary.write_bytes(file.data)
         os.replace(temporary, path)  # the same export kept again: the same file, fresh mtime
         name = file.name.replace("/", "_").replace("\\", "_") or "export"  # one path segment
