@@ -14,14 +14,16 @@ from bot.engine.intents import INTENTS
 from bot.engine.loader import load_flows
 from bot.errors import ConfigError, FlowError, FlowErrors
 from bot.i18n import Catalog
-from bot.providers.base import Provider
+from bot.providers.base import Directory, Provider
 from bot.providers.composite import Composite
 from bot.providers.config import load_provider_file
+from bot.providers.desk_directory import DeskDirectory
 from bot.providers.desk_state import DeskState
 from bot.providers.desks import EmailDesk, ManualDesk, Smtp
 from bot.providers.http import HttpProvider
 from bot.providers.routing import RoutingProvider
 from bot.providers.sandbox import SandboxProvider
+from bot.providers.terminal_file import load_terminal_file
 from bot.runtime import Runtime
 from bot.service import ConversationService
 from bot.settings import Settings, missing_folder
@@ -83,7 +85,7 @@ def make_one_provider(
     if settings.provider == "sandbox" and settings.sandbox_url is None:
         return make_sandbox(settings, on_sms)
     if settings.provider in ("manual", "email"):
-        return make_desk_provider(settings, make_sandbox(settings, on_sms))
+        return make_desk_provider(settings, make_desk_directory(settings, on_sms))
     path = settings.providers_dir / f"{settings.provider}.yaml"
     if not path.is_file():
         raise ConfigError(
@@ -102,7 +104,24 @@ def make_one_provider(
     return HttpProvider(load_provider_file(path, environ), environ=environ)
 
 
-def make_desk_provider(settings: Settings, directory: Provider) -> Provider:
+def make_desk_directory(
+    settings: Settings, on_sms: Callable[[str, str], None] | None = None
+) -> Directory:
+    """Where the manual and e-mail providers' terminals come from: the operator's terminal file
+    (checked now: every bad line is refused with its file and line); without one, the demo's
+    sandbox terminals, or — not a demo — none: an agent then verifies each merchant."""
+    pattern = settings.merchant_id_pattern or Provider.merchant_id_pattern
+    if settings.desk_terminals is not None:
+        entries = load_terminal_file(
+            settings.desk_terminals, merchant_id_pattern=pattern, phone_region=settings.phone_region
+        )
+        return DeskDirectory(entries, merchant_id_pattern=pattern)
+    if settings.demo:
+        return make_sandbox(settings, on_sms)
+    return DeskDirectory(None, merchant_id_pattern=pattern)
+
+
+def make_desk_provider(settings: Settings, directory: Directory) -> Provider:
     """The manual or e-mail provider: terminals and codes from ``directory``, requests filed by
     hand or by mail."""
     state = DeskState(settings.desk_database)

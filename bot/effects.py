@@ -5,6 +5,7 @@ there is answered here without calling the provider."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -17,8 +18,10 @@ from tenacity import (
     wait_exponential,
 )
 
+from bot.engine.calls import CALLS
 from bot.engine.events import InboundEvent
-from bot.errors import ProviderError, ProviderRejected, ProviderUnavailable
+from bot.errors import ProviderCannotCheck, ProviderError, ProviderRejected, ProviderUnavailable
+from bot.exports.fit import AttachmentFit
 from bot.providers.base import Balance, Filing, Provider
 from bot.providers.exports import with_workbook
 from bot.providers.letter import letter_values, load_letter_template
@@ -49,8 +52,11 @@ class EffectRunner:
         attempts: int = 3,
         wait_max: float = 2.0,
         letters: Path | None = None,
+        fit: AttachmentFit | None = None,
     ) -> None:
         self.provider = provider
+        # exports made to fit the merchant's channel: split, or linked (None: sent as they are)
+        self.fit = fit or AttachmentFit(None)
         self.letters = letters  # application letter templates: a filing brings its letter
         self.attempts = attempts
         self.wait_max = wait_max
@@ -69,9 +75,13 @@ class EffectRunner:
         if refused:  # refused in the store before any call: the provider is not asked
             outcome, data = str(refused[0]), dict(refused[1])
         else:
-            params = {**payload["params"], "check": str(item.id)}  # names this call
+            # "check" names this call; "channel" is where its result goes
+            params = {**payload["params"], "check": str(item.id), "channel": item.channel}
             try:
                 outcome, data = await self._calls[payload["call"]](params)
+            except ProviderCannotCheck as exc:  # a person checks instead, where the flow can say
+                outcome = "unchecked" if "unchecked" in CALLS[payload["call"]] else "unavailable"
+                data = {"what": exc.what}
             except ProviderError as exc:
                 outcome, data = "unavailable", {"error": type(exc).__name__}
         return InboundEvent(
@@ -173,14 +183,20 @@ class EffectRunner:
         files = await self._ask(lambda: self.provider.export_records(p["merchant_id"], p["serial"]))
         if not files:
             return "unavailable", {}
-        files = with_workbook(files)  # the CSVs, and the same as one XLSX
-        return "exported", {
+        # the CSVs, and the same as one XLSX; what the channel cannot carry: split or linked —
+        # in a thread: a big export is seconds of work and disk the other chats need not wait on
+        fitted = await asyncio.to_thread(lambda: self.fit.fit(p["channel"], with_workbook(files)))
+        data: dict[str, Any] = {
             "files": [
                 {
                     "name": f.name,
                     "content_type": f.content_type,
                     "data": base64.b64encode(f.data).decode(),
                 }
-                for f in files
+                for f in fitted.files
             ]
         }
+        if fitted.links:
+            data["links"] = [{"name": k.name, "url": k.url, "size": k.size} for k in fitted.links]
+            data["link_hours"] = max(1, round(self.fit.link_seconds / 3600))
+        return "exported", data

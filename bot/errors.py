@@ -11,7 +11,9 @@ PosbotError
 ├── NoConversation              nobody to write to: that user never wrote (channel, user_id)
 ├── ProviderError               anything a provider adapter raises, converted at the edge
 │   ├── ProviderUnavailable     transient: network, 5xx, timeouts (retry_after)
-│   └── ProviderRejected        the provider refused the call (code, reason)
+│   ├── ProviderRejected        the provider refused the call (code, reason)
+│   └── ProviderCannotCheck     it has no online way to answer (no terminal list, no SMS): a
+│                               person checks instead
 ├── PlatformError               a chat platform's API failed a call (platform, code)
 │   ├── PlatformUnavailable     transient: network, 5xx, "system busy" — retried with backoff
 │   │   └── RetryAfter          flood control: nothing to that chat for ``retry_after`` seconds
@@ -162,6 +164,16 @@ class ProviderRejected(ProviderError):
 
     def __init__(self, message: str, *, code: str = "rejected") -> None:
         self.code = code
+        super().__init__(message)
+
+
+class ProviderCannotCheck(ProviderError):
+    """The provider has no online way to answer this (a desk without a terminal directory,
+    without balances, without an SMS gateway): not a failure to retry — a person checks
+    instead. ``what`` names what could not be checked (terminal, balance, phone)."""
+
+    def __init__(self, message: str, *, what: str) -> None:
+        self.what = what
         super().__init__(message)
 
 

@@ -154,6 +154,24 @@ def _vouched(tx: Tx, p: dict[str, Any], who: str) -> None:
     )
 
 
+def agent_vouched(tx: Tx, slots: dict[str, Any], who: str) -> None:
+    """An agent checked the registered phone with the provider (``verify``, for a provider
+    posbot cannot check online): that proves control as a code would, recorded as the agent's —
+    unless the terminal is locked after wrong codes."""
+    proof = slots.get("phone_proof")
+    if not isinstance(proof, dict) or proof.get("method") != "agent":
+        return
+    if proof.get("phone") != slots.get("phone"):
+        return
+    merchant_id, serial = str(slots["merchant_id"]), str(slots["serial"])
+    record = tx.verification(merchant_id, serial, for_update=True)
+    if _locked(tx, record):
+        return
+    method = f"agent:{proof.get('by', '')}"[:32]
+    verified = Verification(verified_until=tx.now + VERIFIED_FOR, verified_for=who, method=method)
+    tx.set_verification(merchant_id, serial, verified)
+
+
 def _locked(tx: Tx, record: Verification) -> Result | None:
     if record.locked_until is not None and record.locked_until > tx.now:
         minutes = max(1, int((record.locked_until - tx.now).total_seconds() // 60))

@@ -19,7 +19,7 @@ from bot.engine.events import InboundEvent
 from bot.engine.state import HELD, ConversationState
 from bot.store.transaction import Tx
 
-AUDITED = {"claim", "release", "handback", "close", "correct"}
+AUDITED = {"claim", "release", "handback", "close", "correct", "verify"}
 
 
 class Handoffs:
@@ -37,7 +37,7 @@ class Handoffs:
             if holder and holder != agent and not payload.get("reassign"):
                 return f"held by {holder}"
             return None
-        if action in ("handback", "correct"):  # only the agent who holds it, or an admin
+        if action in ("handback", "correct", "verify"):  # the agent who holds it, or an admin
             holder = open_["agent"] if open_ is not None else None
             if holder == agent or payload.get("admin"):
                 return None

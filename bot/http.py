@@ -16,8 +16,12 @@ from bot import __version__
 from bot.bootstrap import App, providers_of
 from bot.channels.base import Channel
 from bot.console.mount import mount_console
+from bot.exports.fit import AttachmentFit
+from bot.exports.links import ExportLinks
+from bot.exports.route import mount_export_links
 from bot.providers.http import HttpProvider
 from bot.providers.receiver import mount_status_webhook
+from bot.secret_key import secret_key
 
 log = logging.getLogger("posbot.http")
 
@@ -50,6 +54,18 @@ def make_http(app: App, channels: Sequence[Channel]) -> FastAPI:
         return JSONResponse(body)
 
     mount_console(http, app)
+    # exports too big for a channel: split for it, or linked from here
+    settings = app.settings
+    links = ExportLinks(
+        secret_key(settings),
+        settings.exports_dir / "links",
+        settings.public_base,
+        settings.export_link_ttl_seconds,
+    )
+    app.runtime.runner.fit = AttachmentFit(
+        links, {channel.name: channel.max_attachment_bytes for channel in channels}
+    )
+    mount_export_links(http, links, app.engine.catalog, settings.default_locale)
     for provider in providers_of(app.provider):  # status webhooks of those that send them
         if isinstance(provider, HttpProvider):
             mount_status_webhook(http, app.runtime, provider)

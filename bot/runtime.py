@@ -16,7 +16,7 @@ from bot.effects import EffectRunner
 from bot.engine.events import InboundEvent, scrubbed
 from bot.notifier import Notifier
 from bot.providers.base import Provider, RequestStatus
-from bot.request_states import FINAL_STATES
+from bot.request_states import FINAL_STATES, STAGE
 from bot.service import ConversationService, Handled
 from bot.store.repository import OpenRequest, Store
 from bot.store.transaction import OutboxItem
@@ -25,18 +25,7 @@ log = logging.getLogger("posbot.runtime")
 MIN_BATCH = 2  # a commit (an fsync) is worth sharing even when each event is slow
 BACKLOG_SHARE = 4  # with a backlog, a commit takes at least this share of it
 MAX_EVENT_ATTEMPTS = 3  # an inbound event that fails this often is set aside for an operator
-# how far on a request's review each state is: a status never moves a request back
-# (needs_info and under_review go back and forth, so they stand level)
-RANK = {
-    "filing": -1,
-    "submitted": 0,
-    "under_review": 1,
-    "needs_info": 1,
-    "approved": 2,
-    "completed": 3,
-    "rejected": 3,
-    "cancelled": 3,
-}
+RANK = STAGE  # how far on its review each state is: a status never moves a request back
 
 
 @dataclass

@@ -20,7 +20,7 @@ from bot.engine.events import Effect, InboundEvent, Reply
 from bot.engine.loader import parse_flow
 from bot.engine.state import HELD, ConversationState
 from bot.errors import NoConversation, PosbotError
-from bot.guards import Guards
+from bot.guards import Guards, agent_vouched
 from bot.handoff import Handoffs
 from bot.store.repository import Store
 from bot.store.transaction import OutboxItem, Tx
@@ -215,6 +215,8 @@ class ConversationService:
                 outcome.error,
             )
         new = outcome.state
+        if event.kind == "agent" and event.payload.get("action") == "verify":
+            self._verified_by_agent(tx, saved, event, new, who)
         conversation_id = _save(tx, None if loaded is None else loaded[0], event, new)
         replies = outcome.replies
         if event.kind == "agent" or new.flow == FEEDBACK_FLOW or {before, new.status} & HELD_SET:
@@ -249,6 +251,14 @@ class ConversationService:
             [item for item in queued if item.kind == "message"],
             [item for item in queued if item.kind == "effect"],
         )
+
+    def _verified_by_agent(
+        self, tx: Tx, saved: str | None, event: InboundEvent, new: ConversationState, who: str
+    ) -> None:
+        """What the agent checked with the provider proves the phone — once the engine took
+        the action (a refused one proves nothing)."""
+        if saved and self.engine.refusal(ConversationState.from_json(saved), event.payload) is None:
+            agent_vouched(tx, new.slots, who)
 
     def _settle(
         self, tx: Tx, conversation_id: int, who: str, event: InboundEvent

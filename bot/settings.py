@@ -87,6 +87,11 @@ class Settings(BaseSettings):
         default="sqlite:///./var/desk.db",
         description="a database URL such as sqlite:///var/desk.db",
     )
+    # their terminal directory: a CSV file of the operator's terminals (and, optionally, what
+    # each owes); unset, an agent verifies every terminal (the demo: the sandbox's terminals)
+    desk_terminals: Path | None = Field(
+        default=None, description="a CSV file: merchant_id,serial,registered_phone,…"
+    )
     smtp_host: str = Field(default="127.0.0.1", description="the SMTP server's host")
     smtp_port: int = Field(default=25, ge=1, le=65535, description="a port, 1 to 65535")
     smtp_username: str | None = None
@@ -135,6 +140,14 @@ class Settings(BaseSettings):
     # power), another process — or itself, restarted — sends them once this has passed
     reply_lease_seconds: float = Field(default=20.0, ge=2, description="seconds, 2 or more")
     exports_dir: Path = Path("var/exports")
+    # an export too big for the merchant's channel is downloaded from posbot instead: its link
+    # is valid this long, and starts with this URL (posbot's HTTP host and port when unset)
+    export_link_ttl_seconds: int = Field(
+        default=86400, ge=60, description="seconds, 60 or more (default 86400: a day)"
+    )
+    public_url: str | None = Field(
+        default=None, description="the http(s) URL merchants reach posbot at, e.g. https://pos.x.cn"
+    )
     log_file: Path = Path("var/posbot.log")
     # posbot run: one HTTP server for health, webhooks and (later) the console
     http_host: str = Field(
@@ -241,6 +254,20 @@ class Settings(BaseSettings):
         if parts.query or parts.fragment:
             raise PydanticCustomError("url", "must be the API root, without a query or fragment")
         return value.rstrip("/")  # "…qq.com/" is meant as "…qq.com": paths are added to it
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        return None if value is None else cls._api_base(value)
+
+    @property
+    def public_base(self) -> str:
+        """Where merchants reach posbot's HTTP app: POSBOT_PUBLIC_URL, else its host and port."""
+        if self.public_url is not None:
+            return self.public_url
+        host = "127.0.0.1" if self.http_host in ("0.0.0.0", "::") else self.http_host
+        shown = f"[{host}]" if ":" in host else host
+        return f"http://{shown}:{self.http_port}"
 
     @model_validator(mode="after")
     def _wechat_complete(self) -> Settings:

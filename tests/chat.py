@@ -89,6 +89,7 @@ class Bot:
             fixed_code=CODE,
             database=self.sandbox_database,
         )
+        overrides.setdefault("exports_dir", tmp / "exports")  # links kept: not in ./var
         self.settings = Settings(
             database_url=f"sqlite:///{tmp / 'posbot.db'}", _env_file=None, **overrides
         )  # type: ignore[call-arg]

@@ -13,6 +13,9 @@ from fastapi import FastAPI
 
 class Channel(abc.ABC):
     name: str = "channel"
+    # the largest file this channel delivers as an attachment, in bytes (None: no limit, 0: it
+    # delivers none); bigger exports are split or linked for it (``bot.exports.fit``)
+    max_attachment_bytes: int | None = None
 
     def mount(self, http: FastAPI) -> None:  # noqa: B027 (most channels have no routes)
         """Add this channel's routes (a webhook) to the one HTTP app; most need none."""

@@ -59,6 +59,7 @@ def _plain(value: Any) -> str:
 
 class TelegramChannel(Channel):
     name = CHANNEL
+    max_attachment_bytes = 50_000_000  # the Bot API's sendDocument takes 50 MB from a bot
 
     def __init__(self, settings: Settings, app: App, *, pacer: Pacer | None = None) -> None:
         self.settings, self.app = settings, app

@@ -43,6 +43,9 @@ SUCCESS = "success"  # WeChat's "received, no passive reply"
 
 class WeChatChannel(Channel):
     name = CHANNEL
+    # a customer-service message cannot carry a file (only text, images, voice, video…): an
+    # attachment is only named in the text (``wechat_text``), so every export is a link here
+    max_attachment_bytes = 0
 
     def __init__(self, settings: Settings, app: App) -> None:
         assert settings.wechat_token and settings.wechat_appid and settings.wechat_secret

@@ -18,6 +18,8 @@ from starlette.responses import Response
 
 from bot.bootstrap import App
 from bot.console.case import DETAILS, case_of
+from bot.console.desk_status import desk_requests, set_desk_status
+from bot.console.verify_form import balance_from_form
 from bot.console.web import agent_for, checked_form, page
 from bot.engine.events import InboundEvent
 from bot.engine.state import ConversationState
@@ -97,6 +99,7 @@ def cases_router(app: App) -> APIRouter:
             canned=store.canned_replies(case.conversation["locale"]),
             steps=steps,
             states=REQUEST_STATES,
+            desk=desk_requests(app, case.requests),
             error=request.query_params.get("error", ""),
         )
 
@@ -143,10 +146,14 @@ async def _act(
         app.runtime.notifier.notify(channel)
         app.store.record_audit(agent, "reply", cid, json.dumps({"chars": len(text)}))
         return None
+    if action == "desk":  # a request at the manual or e-mail provider: moved there
+        return await set_desk_status(app, agent, row, form)
     if action == "status":
         ticket, state = form.get("ticket", ""), form.get("state", "")
         if state not in REQUEST_STATES or not ticket:
             return "choose a ticket and a state"
+        if any(d.ticket == ticket for d in desk_requests(app, [{"ticket": ticket}])):
+            return f"{ticket} is at the manual or e-mail provider: move it there"
         event = InboundEvent(
             channel,
             user_id,
@@ -166,6 +173,11 @@ async def _act(
         payload["step"] = form.get("step") or "menu"
     elif action == "correct":
         payload.update(slot=form.get("slot", ""), value=form.get("value", ""))
+    elif action == "verify":  # checked with a provider posbot cannot check online
+        balance = balance_from_form(form)
+        if isinstance(balance, str):
+            return balance
+        payload["balance"] = balance
     elif action not in ("claim", "release", "close"):
         return f"unknown action {action}"
     why = app.engine.refusal(ConversationState.from_json(row["state"]), payload)

@@ -7,7 +7,10 @@ through the outbox of their own channel.
 - ``release``: back into the queue, unanswered.
 - ``handback``: the bot resumes at a step of the current flow (or the menu), with the data it has.
 - ``close``: the help is over; the merchant is asked to rate it.
-- ``correct``: a collected value is corrected (checked like a typed one)."""
+- ``correct``: a collected value is corrected (checked like a typed one).
+- ``verify``: the agent checked the terminal, the registered phone and what is owed with the
+  provider (one posbot cannot check online): the phone counts as proved (``Guards`` records it,
+  by the agent), and what is owed is the agent's ``balance``; handing back then goes on."""
 
 from __future__ import annotations
 
@@ -42,6 +45,13 @@ def refusal(turn: Turn, payload: Mapping[str, Any]) -> str | None:
             result = turn.validate(slot, value)
             if isinstance(result, Invalid):
                 return turn.text(result.key, **result.params)
+    elif action == "verify":
+        missing = [n for n in ("merchant_id", "serial", "phone") if not turn.state.slots.get(n)]
+        if missing:
+            return f"nothing collected as {', '.join(missing)}: nothing to verify"
+        balance = payload.get("balance")
+        if not isinstance(balance, Mapping) or not isinstance(balance.get("settled"), bool):
+            return "what is owed is needed"
     elif action not in ("claim", "release", "close"):
         return f"unknown action {action!r}"
     return None
@@ -66,6 +76,16 @@ def on_agent(turn: Turn, payload: Mapping[str, Any]) -> None:
         turn.start_flow(FEEDBACK_FLOW, {})
     elif action == "correct":
         correct(turn, str(payload["slot"]), str(payload["value"]))
+    elif action == "verify":
+        verify(turn, agent, payload["balance"])
+
+
+def verify(turn: Turn, agent: str, balance: Mapping[str, Any]) -> None:
+    """What the agent checked with the provider, as a proof of the phone and a terminal's
+    status would have said it (the summary and the letter read it the same way)."""
+    slots = turn.state.slots
+    slots["phone_proof"] = {"phone": slots["phone"], "method": "agent", "by": agent}
+    slots["terminal"] = {"balance": dict(balance), "model": "", "ticket": None, "by": agent}
 
 
 def handback(turn: Turn, step: object) -> None:

@@ -198,7 +198,11 @@ class RequestDesk(abc.ABC):
     async def _do_cancel(self, ticket: str) -> RequestStatus: ...
 
 
-class Provider(TerminalDirectory, PhoneVerifier, RequestDesk, abc.ABC):
+class Directory(TerminalDirectory, PhoneVerifier, abc.ABC):
+    """What posbot asks before filing: the terminal, what is owed, the phone's proof."""
+
+
+class Provider(Directory, RequestDesk, abc.ABC):
     """A provider implements all three ports; ``name`` identifies it in the store."""
 
     name: str = "provider"

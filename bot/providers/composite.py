@@ -1,12 +1,13 @@
 """A provider made of two: terminals and one-time codes from one (``directory``: the sandbox, an
-HTTP API), requests filed at another desk (e-mail, manual) — for providers that take requests
-without an API, while posbot still checks terminals and phones."""
+HTTP API, the operator's terminal file), requests filed at another desk (e-mail, manual) — for
+providers that take requests without an API, while posbot still checks what it can."""
 
 from __future__ import annotations
 
 from bot.providers.base import (
     Balance,
     CodeVerdict,
+    Directory,
     ExportedFile,
     Filing,
     Provider,
@@ -17,7 +18,7 @@ from bot.providers.base import (
 
 
 class Composite(Provider):
-    def __init__(self, name: str, directory: Provider, desk: RequestDesk) -> None:
+    def __init__(self, name: str, directory: Directory, desk: RequestDesk) -> None:
         self.name = name
         self.directory = directory
         self.desk = desk

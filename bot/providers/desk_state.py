@@ -104,14 +104,20 @@ class DeskState:
         *,
         reason: str | None = None,
         reference: str | None = None,
+        only_from: str | None = None,
     ) -> DeskRequest | None:
-        """An agent moves the request on (and may enter the provider's reference)."""
+        """An agent moves the request on (and may enter the provider's reference). With
+        ``only_from``, only while it is still in that state (two agents at once: the second
+        one's move, made on what they saw, is not applied): None when it was not."""
         values: dict[str, object] = {"state": state, "reason": reason}
         if reference is not None:
             values["reference"] = reference
+        where = DESK.c.ticket == ticket
+        if only_from is not None:
+            where &= DESK.c.state == only_from
         with self.engine.begin() as tx:
-            tx.execute(update(DESK).where(DESK.c.ticket == ticket).values(**values))
-        return self.get(ticket)
+            moved = tx.execute(update(DESK).where(where).values(**values)).rowcount
+        return self.get(ticket) if moved or only_from is None else None
 
     def _one(self, where: object) -> DeskRequest | None:
         with self.engine.connect() as connection:

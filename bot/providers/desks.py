@@ -31,7 +31,9 @@ def _status(found: DeskRequest) -> RequestStatus:
     return RequestStatus(found.ticket, found.state, found.reason)  # type: ignore[arg-type]
 
 
-class _Desk(RequestDesk):
+class Desk(RequestDesk):
+    """A desk whose requests an agent moves on (``posbot requests set``, the console)."""
+
     desk = "manual"
 
     def __init__(self, state: DeskState, clock: Callable[[], float] = time.time) -> None:
@@ -66,7 +68,7 @@ class _Desk(RequestDesk):
         )
 
 
-class ManualDesk(_Desk):
+class ManualDesk(Desk):
     desk = "manual"
 
     async def _do_submit(self, filing: Filing) -> RequestStatus:
@@ -86,7 +88,7 @@ class Smtp:
     timeout: float = 10.0
 
 
-class EmailDesk(_Desk):
+class EmailDesk(Desk):
     desk = "email"
 
     def __init__(

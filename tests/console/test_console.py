@@ -39,6 +39,8 @@ FORMS = [
     "/console/c/1/close",
     "/console/c/1/correct",
     "/console/c/1/status",
+    "/console/c/1/desk",
+    "/console/c/1/verify",
     "/console/agents",
     "/console/canned",
 ]

@@ -18,6 +18,9 @@ from bot.secret_key import secret_key
 
 class WebChatChannel(Channel):
     name = CHANNEL
+    # a reply's files are kept in its outbox row and downloaded from there: beyond this a row
+    # is no place for them, and the file is linked from ``exports_dir`` instead
+    max_attachment_bytes = 20_000_000
 
     def __init__(self, app: App) -> None:
         self.app = app

@@ -203,7 +203,14 @@ class Checklist(Step):
                 Attachment(f["name"], f["content_type"], base64.b64decode(f["data"]))
                 for f in data.get("files", ())
             ]
-            turn.say("checklist.exported", attachments=files)
+            if files:
+                turn.say("checklist.exported", attachments=files)
+            if data.get("links"):  # too big for this chat: downloaded from posbot instead
+                turn.say(
+                    "checklist.export_links",
+                    links=[{**link, "size": _size(link["size"])} for link in data["links"]],
+                    hours=data.get("link_hours", 24),
+                )
         else:
             turn.say("checklist.export_unavailable")
         self._ask(turn)
@@ -253,9 +260,18 @@ class Checklist(Step):
             yield from (item.label, item.how, item.warn)
         yield from ("checklist.box", "button.checklist_next")
         yield from ("checklist.item", "checklist.exported", "checklist.export_unavailable")
+        yield "checklist.export_links"
         yield from ("button.done", "button.how", "button.skip", "button.skip_anyway")
         yield "button.export"
         yield "button.all_done"
 
     def expressions(self) -> Iterator[str]:
         yield from (item.when for item in self.items if item.when)
+
+
+def _size(size: int) -> str:
+    """A file's size as a merchant reads it: 380 KB, 62.4 MB (symbols, the same in every
+    language)."""
+    if size < 1_000_000:
+        return f"{max(1, round(size / 1000))} KB"
+    return f"{size / 1_000_000:.1f} MB"
