@@ -17,10 +17,10 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import BindParameter, Select, bindparam, or_, select, update
+from sqlalchemy import Select, or_, select, update
 
 from bot.store.tables import OUTBOX
-from bot.store.transaction import OutboxItem, Tx, outbox_item
+from bot.store.transaction import OutboxItem, OutboxRow, Tx, outbox_item
 
 # an effect taken on by a process is its own for this long; after that (the process crashed or
 # hangs) another may take it on. Longer than any provider call with its retries.
@@ -28,44 +28,6 @@ EFFECT_LEASE = timedelta(seconds=60)
 # a chat's replies taken on by a sender are its own this long (POSBOT_REPLY_LEASE_SECONDS); it
 # renews the lease a few times within it while it sends
 MESSAGE_LEASE = timedelta(seconds=20)
-
-
-def _claimable_replies() -> Select[Any]:
-    """A channel's undelivered replies nobody sends (a chat with a reply under a live lease is
-    left whole), oldest first. Built once: a wake-up of a sender only binds its values."""
-    expired: BindParameter[datetime] = bindparam("expired")
-    held = OUTBOX.alias("held")
-    in_hand = (
-        select(held.c.id)
-        .where(
-            held.c.channel == OUTBOX.c.channel,
-            held.c.user_id == OUTBOX.c.user_id,
-            held.c.kind == "message",
-            held.c.done_at.is_(None),
-            held.c.claimed_at > expired,
-        )
-        .exists()
-    )
-    return (
-        select(OUTBOX)
-        .where(
-            OUTBOX.c.kind == "message",
-            OUTBOX.c.channel == bindparam("channel"),
-            OUTBOX.c.done_at.is_(None),
-            or_(OUTBOX.c.claimed_at.is_(None), OUTBOX.c.claimed_at <= expired),
-            ~in_hand,
-        )
-        .order_by(OUTBOX.c.id)
-        .limit(bindparam("limit"))
-    )
-
-
-CLAIMABLE_REPLIES = _claimable_replies()
-_TAKE = (
-    update(OUTBOX)
-    .where(OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
-    .values(claimed_at=bindparam("now"), attempts=OUTBOX.c.attempts + 1)
-)
 
 
 class _HasTransaction(Protocol):
@@ -124,11 +86,11 @@ class Claims:
         to, in order; a chat with a reply under a live lease is skipped whole. Only what can be
         taken is read: a wake-up costs what it finds, not what is in flight."""
         with self.transaction() as tx:
-            values = {"channel": channel, "expired": tx.now - self.reply_lease, "limit": limit}
-            rows = tx.connection.execute(_locked(tx, CLAIMABLE_REPLIES), values).all()
-            taken = [outbox_item(r) for r in rows]
+            expired = tx.stamp_of(tx.now - self.reply_lease)
+            tx.cursor.execute(tx.sql.claimable, (channel, expired, expired, limit))
+            taken = [outbox_item(OutboxRow(*values)) for values in tx.cursor.fetchall()]
             if taken:
-                tx.connection.execute(_TAKE, {"ids": [item.id for item in taken], "now": tx.now})
+                tx.cursor.executemany(tx.sql.take, [(tx.stamp, item.id) for item in taken])
             return taken
 
     def renew_claims(self: _HasTransaction, ids: Sequence[int]) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
 
@@ -31,6 +31,18 @@ class OutboxItem:
     channel: str
     user_id: str
     payload: dict[str, Any]
+
+
+class OutboxRow(NamedTuple):
+    """An outbox row as the hot statements read it."""
+
+    id: int
+    conversation_id: int
+    kind: str
+    channel: str
+    user_id: str
+    payload: str
+    receipt: str | None
 
 
 def outbox_item(row: Any) -> OutboxItem:
@@ -79,6 +91,17 @@ class HotSql:
         )
         self.outbox_payload = q("SELECT payload FROM outbox WHERE id = ?")
         self.finish = q("UPDATE outbox SET done_at = ?, payload = ? WHERE id = ?")
+        # a channel's undelivered replies nobody sends, oldest first: a chat with a reply under a
+        # live lease (claimed after the given moment) is left whole; then those taken, leased
+        self.claimable = q(
+            "SELECT o.id, o.conversation_id, o.kind, o.channel, o.user_id, o.payload, o.receipt "
+            "FROM outbox AS o WHERE o.kind = 'message' AND o.channel = ? AND o.done_at IS NULL "
+            "AND (o.claimed_at IS NULL OR o.claimed_at <= ?) AND NOT EXISTS (SELECT 1 FROM "
+            "outbox AS h WHERE h.channel = o.channel AND h.user_id = o.user_id AND "
+            "h.kind = 'message' AND h.done_at IS NULL AND h.claimed_at > ?) "
+            "ORDER BY o.id LIMIT ?" + (" FOR UPDATE SKIP LOCKED" if postgres else "")
+        )
+        self.take = q("UPDATE outbox SET claimed_at = ?, attempts = attempts + 1 WHERE id = ?")
         # a sender's receipts, many at once
         self.sent = q("UPDATE outbox SET done_at = ?, receipt = ?, keyboard = ? WHERE id = ?")
         # asked at every button tap, outside any transaction
@@ -105,8 +128,12 @@ class Tx(Records, HandoffRecords):
         dialect = connection.dialect.name
         self.sql = hot_sql(dialect)
         self.cursor = connection.connection.cursor()
-        utc = now.astimezone(UTC)
-        self.stamp: Any = utc if dialect == "postgresql" else utc.strftime(SQLITE_TIME)
+        self.stamp: Any = self.stamp_of(now)
+
+    def stamp_of(self, moment: datetime) -> Any:
+        """``moment`` as the hot statements bind it (SQLite: the text SQLAlchemy stores)."""
+        utc = moment.astimezone(UTC)
+        return utc if self.connection.dialect.name == "postgresql" else utc.strftime(SQLITE_TIME)
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
