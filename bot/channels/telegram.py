@@ -222,14 +222,40 @@ class TelegramChannel(Channel):
             return Response(status_code=400)
         if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
             return Response(status_code=400)
-        await self.handle_in_order(update)
+        # answered once committed: what the update leads to after that (a provider call, the
+        # tap answered) goes on without holding one of Telegram's webhook connections
+        committed = asyncio.get_running_loop().create_future()
+        work = asyncio.create_task(self.handle_in_order(update, committed=committed))
+        self._working.add(work)
+        work.add_done_callback(functools.partial(self._finished, committed))
+        await asyncio.wait({work, committed}, return_when=asyncio.FIRST_COMPLETED)
+        if not committed.done() or not committed.result():
+            await work  # failed before its commit: raised, a 500, and Telegram sends it again
         return Response(status_code=200)
 
-    async def handle_in_order(self, update: Json) -> None:
+    def _finished(self, committed: asyncio.Future[bool], work: asyncio.Task[None]) -> None:
+        self._working.discard(work)
+        failed = None if work.cancelled() else work.exception()
+        if failed is not None and committed.done() and committed.result():
+            # before the commit, the webhook's 500 says it; after, only the log can
+            log.error("update: after its commit", exc_info=failed)
+
+    async def handle_in_order(
+        self, update: Json, *, committed: asyncio.Future[bool] | None = None
+    ) -> None:
         """One update, after the earlier ones of its chat (a webhook's POSTs, an operator's
-        Dispatcher or Application, hand them over at once)."""
-        async with self._locks[chat_of(update)]:
-            await self.handle(update)
+        Dispatcher or Application, hand them over at once). ``committed`` is resolved True
+        once its event is committed (or there was nothing to commit), False when it failed
+        before."""
+        try:
+            async with self._locks[chat_of(update)]:
+                await self.handle(update, committed=committed)
+        except BaseException:
+            if committed is not None and not committed.done():
+                committed.set_result(False)
+            raise
+        if committed is not None and not committed.done():
+            committed.set_result(True)  # nothing to commit: a stale tap, an ignored update
 
     async def handle(self, update: Json, *, committed: asyncio.Future[bool] | None = None) -> None:
         """One update: its event committed (``committed`` resolved then) and its effects run,

@@ -4,8 +4,12 @@ that dies costs no filing; a provider's template cannot reach Python."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
+import subprocess
+import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -56,6 +60,48 @@ async def test_a_worker_that_dies_costs_no_letter() -> None:
     assert "LKL8A2301234" in text_of(await render_aside(template, VALUES))
     assert "LKL8A2301234" in text_of(await render_aside(template, VALUES))
     assert letter_worker._pool is not None and letter_worker._pool is not pool
+
+
+BOT = """
+import asyncio, json, sys
+from pathlib import Path
+from bot.providers import letter_worker
+from bot.providers.letter import load_letter_template
+
+async def main() -> None:
+    template = load_letter_template(Path(sys.argv[1]), "sandbox")
+    await letter_worker.render_aside(template, json.loads(sys.argv[2]))
+    print(*letter_worker._pool._processes, flush=True)
+    await asyncio.sleep(60)
+
+asyncio.run(main())
+"""
+
+
+def gone(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return True
+    return "\nState:\tZ" in status  # ended, waiting to be reaped
+
+
+def test_the_worker_ends_with_the_bot_and_holds_none_of_its_output() -> None:
+    """kill -9 of the bot: whoever reads its output sees the end at once (the worker let go of
+    the streams), and the worker ends too."""
+    bot = subprocess.Popen(
+        [sys.executable, "-c", BOT, str(LETTERS), json.dumps(VALUES)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert bot.stdout is not None
+    [worker] = map(int, bot.stdout.readline().split())
+    bot.send_signal(signal.SIGKILL)
+    bot.communicate(timeout=10)  # hangs while anyone else holds the pipes
+    deadline = time.monotonic() + 10
+    while not gone(worker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert gone(worker), "the letter worker outlived the bot"
 
 
 def test_a_template_cannot_reach_python() -> None:
