@@ -345,3 +345,58 @@ async def test_a_tap_on_the_newest_message_counts_before_its_send_is_confirmed(
     await settled(channel, fast_api)
     assert not fast_api.callback_answers[-1].get("text"), "no stale-button notice"
     assert any("商户号" in t for t in texts(fast_api)[count:]), "the deregistration began"
+
+
+async def test_the_webhook_answers_once_committed_not_after_the_provider_call(
+    tmp_path: Path, fast_api: BotAPIServer, telegram_runtime: str
+) -> None:
+    """A provider call that takes its time does not hold one of Telegram's webhook connections:
+    the POST is answered once its update is committed, and the call's answer still reaches the
+    merchant afterwards."""
+    bot = Bot(tmp_path)
+    hooked = {"telegram_webhook_url": "https://bot.example/tg/hook"}
+    hooked["telegram_webhook_secret"] = "s3cret-token"
+    plain = vars(settings(fast_api, telegram_runtime))
+    channel = TelegramChannel(
+        SimpleNamespace(**{**plain, **hooked}), bot.app, pacer=Pacer(**FAST_PACER)
+    )
+    provider = channel.app.runtime.runner.provider
+    find = provider._do_find_terminal  # type: ignore[attr-defined]
+    asked, release = asyncio.Event(), asyncio.Event()
+
+    async def held(serial: str) -> Any:
+        asked.set()
+        await release.wait()
+        return await find(serial)
+
+    provider._do_find_terminal = held  # type: ignore[attr-defined]
+    http = FastAPI()
+    channel.mount(http)
+    await channel.start()
+    secret = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"}
+    transport = httpx.ASGITransport(app=http)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            texts_in = ("/deregister", "102100058120001", "LKL8A2301234", "13800138000", "对")
+            for n, text in enumerate(texts_in, start=1):
+                update = {
+                    "update_id": n,
+                    "message": {
+                        "message_id": n,
+                        "date": 0,
+                        "chat": {"id": USER, "type": "private"},
+                        "from": {"id": USER, "is_bot": False, "first_name": "M"},
+                        "text": text,
+                    },
+                }
+                answered = await asyncio.wait_for(
+                    client.post("/tg/hook", json=update, headers=secret), 10
+                )
+                assert answered.status_code == 200
+        assert asked.is_set() and not release.is_set()  # answered while the call is held
+        before = len(fast_api.sent(USER))
+        release.set()
+        await said(fast_api, before + 1)  # the call's answer reaches the merchant
+    finally:
+        release.set()
+        await channel.stop()
