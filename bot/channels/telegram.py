@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request, Response
-from starlette.routing import Route
 
 from bot.bootstrap import App
 from bot.channels.agent_chat import announce_waiting
@@ -37,6 +36,7 @@ from bot.channels.telegram_messages import CHANNEL, chat_of, event_of, label_of
 from bot.channels.telegram_port import RUNTIMES, Json, connect
 from bot.channels.telegram_sender import TelegramSender
 from bot.errors import PlatformError
+from bot.fast_route import add_fast_route
 from bot.i18n import resolve_locale
 from bot.settings import Settings
 
@@ -99,12 +99,10 @@ class TelegramChannel(Channel):
         return f"telegram: bot {self.bot_id} on {self.library}, {how}"
 
     def mount(self, http: FastAPI) -> None:
-        """The webhook as a plain Starlette route, first in the app: every update is a POST to
-        it, and it needs neither FastAPI's parameter handling nor the console's routes tried
-        before it."""
+        """The webhook, answered ahead of the app's middleware and routes (``FastRoute``):
+        every update of every merchant is a POST to it."""
         if self.webhook_url:
-            path = urlsplit(self.webhook_url).path or "/"
-            http.router.routes.insert(0, Route(path, self.webhook, methods=["POST"]))
+            add_fast_route(http, urlsplit(self.webhook_url).path or "/", "POST", self.webhook)
 
     async def start(self) -> None:
         await self._register_commands()
